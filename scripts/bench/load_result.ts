@@ -1,0 +1,44 @@
+/**
+ * The JSON result that `load.ts` prints, one object per run.
+ *
+ * Shared by the load generator (producer) and `bench.ts` (consumer) so both
+ * sides agree on field names and units.
+ *
+ * @module
+ */
+
+/** What one load-generator run measured. Absent fields were not measured. */
+export interface LoadResult {
+  /** Workload kind that ran. */
+  kind: "up" | "down" | "echo" | "cr" | "idle";
+  /** Measurement window, seconds (after warm-up). */
+  windowSecs: number;
+  /** Failed connections or transfers during the run. */
+  errors: number;
+  /** Message of the last failure, for the report. */
+  lastError?: string;
+  /** Throughput, MB/s (10^6 bytes per second) of payload. */
+  mbPerSec?: number;
+  /** Completed connect→echo→close iterations per second. */
+  connPerSec?: number;
+  /** Median iteration latency, ms. */
+  p50Ms?: number;
+  /** 99th-percentile iteration latency, ms. */
+  p99Ms?: number;
+  /** CPU of the proxy process tree during the window, % of one core. */
+  proxyCpuPct?: number;
+  /** CPU of the load generator during the window, % of one core. */
+  clientCpuPct?: number;
+  /** Idle workload: connections asked for. */
+  idleConns?: number;
+  /** Idle workload: connections that completed CONNECT and the first echo. */
+  idleReady?: number;
+  /** Idle workload: connections still echoing after the hold. */
+  idleAlive?: number;
+  /** Proxy RSS before any benchmark connection, KiB. */
+  baseRssKib?: number;
+  /** Proxy PSS growth per held connection, KiB. */
+  pssKibPerConn?: number;
+  /** Proxy RSS growth per held connection, KiB. */
+  rssKibPerConn?: number;
+}

@@ -1,0 +1,98 @@
+/**
+ * The timed measurement window shared by the load workloads: a warm-up, then
+ * a window whose start and end are sampled for a counter and for CPU.
+ *
+ * @module
+ */
+
+import { cpuPercent, sampleTree, selfCpuSeconds } from "./proc_stats.ts";
+
+/** What a window measured. */
+export interface WindowResult {
+  /** Counter growth between the start and the end of the window. */
+  delta: number;
+  /** Exact window length, seconds. */
+  secs: number;
+  /** Proxy tree CPU over the window, % of one core. */
+  proxyCpuPct?: number;
+  /** Load generator CPU over the window, % of one core. */
+  clientCpuPct?: number;
+}
+
+/** Options for {@link MeasureWindow}. */
+export interface MeasureWindowOptions {
+  /** Seconds of load before the window opens. */
+  warmupSecs: number;
+  /** Window length, seconds. */
+  secs: number;
+  /** PID of the proxy whose CPU to sample. @default undefined */
+  proxyPid?: number;
+}
+
+function _sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A warm-up followed by one measurement window. Workloads check
+ * {@link MeasureWindow.stopped} in their loops and {@link MeasureWindow.contains}
+ * to decide whether a sample counts.
+ */
+export class MeasureWindow {
+  #options: MeasureWindowOptions;
+  #startMs = Number.POSITIVE_INFINITY;
+  #endMs = Number.POSITIVE_INFINITY;
+  #stopped = false;
+
+  /** @param options warm-up, window length and the proxy PID. */
+  constructor(options: MeasureWindowOptions) {
+    if (!(options.warmupSecs >= 0 && options.secs > 0 && options.secs <= 600)) {
+      throw new RangeError(`Window must be (0, 600] s after a warm-up >= 0: ${options.secs}`);
+    }
+    this.#options = options;
+  }
+
+  /** True once the window has closed; loops must stop then. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** True if `t` (`performance.now()` ms) lies inside the window. */
+  contains(t: number): boolean {
+    return t >= this.#startMs && t <= this.#endMs;
+  }
+
+  /**
+   * Waits out the warm-up and the window, sampling `counter` and CPU at both
+   * edges, then marks the window stopped and calls `onStop` (which should
+   * close connections so that blocked reads and writes return).
+   */
+  async run(counter: () => number, onStop: () => void): Promise<WindowResult> {
+    const { warmupSecs, secs, proxyPid } = this.#options;
+    await _sleep(warmupSecs * 1000);
+    const proxy0 = proxyPid === undefined ? undefined : sampleTree(proxyPid);
+    const self0 = selfCpuSeconds();
+    this.#startMs = performance.now();
+    const c0 = counter();
+    await _sleep(secs * 1000);
+    const c1 = counter();
+    this.#endMs = performance.now();
+    const proxy1 = proxyPid === undefined ? undefined : sampleTree(proxyPid);
+    const self1 = selfCpuSeconds();
+    this.#stopped = true;
+    onStop();
+    const result: WindowResult = {
+      delta: c1 - c0,
+      secs: (this.#endMs - this.#startMs) / 1000,
+    };
+    const proxyCpu = cpuPercent(proxy0, proxy1);
+    if (proxyCpu !== undefined) result.proxyCpuPct = proxyCpu;
+    if (self0 !== undefined && self1 !== undefined) {
+      result.clientCpuPct = cpuPercent(
+        { cpuSeconds: self0, atMs: this.#startMs },
+        { cpuSeconds: self1, atMs: this.#endMs },
+      );
+    }
+    return result;
+  }
+}

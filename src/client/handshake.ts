@@ -1,0 +1,144 @@
+/**
+ * The client side of the handshake, shared by CONNECT, BIND and UDP
+ * ASSOCIATE.
+ *
+ * @module
+ */
+
+import { SocksError } from "../errors.ts";
+import { describeReply } from "../errors.ts";
+import { closeQuietly } from "../io/close_quietly.ts";
+import { FrameReader } from "../io/frame_reader.ts";
+import { writeAll } from "../io/relay.ts";
+import { type SocksAddress, toSocksAddress } from "../protocol/address.ts";
+import {
+  type Command,
+  Method,
+  Reply,
+  USERPASS_SUCCESS,
+} from "../protocol/constants.ts";
+import { encodeGreeting, readMethodChoice } from "../protocol/greeting.ts";
+import { encodeRequest, readReply } from "../protocol/request.ts";
+import {
+  encodeUserPassRequest,
+  readUserPassReply,
+} from "../protocol/userpass.ts";
+
+/** A destination: a host (IPv4, IPv6 with or without brackets, or a name) and a port. */
+export interface Destination {
+  /** IP literal or host name. */
+  host: string;
+  /** Port, 0–65535. */
+  port: number;
+}
+
+/** Where the proxy is and how to log in. */
+export interface Socks5ClientOptions {
+  /** The proxy's address. */
+  proxy: { hostname: string; port: number };
+  /** Credentials, when the proxy requires RFC 1929 authentication. */
+  auth?: { username: string; password: string };
+  /** Aborting it closes the connection and rejects the pending call. */
+  signal?: AbortSignal;
+}
+
+/** An open control connection after a successful request. */
+export interface Handshake {
+  /** The connection to the proxy. */
+  conn: Deno.TcpConn;
+  /** Reads further replies (BIND's second). */
+  reader: FrameReader;
+  /** BND.ADDR/BND.PORT of the reply. */
+  bound: SocksAddress;
+}
+
+/**
+ * Connects to the proxy, negotiates a method (no-auth, or username/password
+ * when `auth` is set), sends one request and reads its reply.
+ *
+ * @param command The CMD byte.
+ * @param destination DST.ADDR/DST.PORT.
+ * @param options Proxy, credentials, signal.
+ * @returns The open connection, its frame reader and the reply's address.
+ * @throws {SocksError} With the proxy's REP when it refused, or X'02' when
+ * authentication failed or no method was acceptable.
+ */
+export async function handshake(
+  command: Command,
+  destination: Destination,
+  options: Socks5ClientOptions,
+): Promise<Handshake> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const conn = await Deno.connect({
+    hostname: options.proxy.hostname,
+    port: options.proxy.port,
+    signal,
+  });
+  const onAbort = () => closeQuietly(conn);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  // Reads stop exactly at the end of each frame, so whatever the proxy sends
+  // after its reply stays in the stream for the caller.
+  const reader = new FrameReader(conn.readable, { greedy: false });
+  try {
+    const method = options.auth ? Method.USERPASS : Method.NO_AUTH;
+    await writeAll(conn, encodeGreeting([method]));
+    const chosen = await readMethodChoice(reader);
+    if (chosen !== method) {
+      throw new SocksError(
+        Reply.NOT_ALLOWED,
+        `Proxy accepted none of the offered authentication methods (answered 0x${
+          chosen.toString(16).padStart(2, "0")
+        })`,
+      );
+    }
+    if (options.auth) {
+      await writeAll(
+        conn,
+        encodeUserPassRequest(options.auth.username, options.auth.password),
+      );
+      if ((await readUserPassReply(reader)) !== USERPASS_SUCCESS) {
+        throw new SocksError(
+          Reply.NOT_ALLOWED,
+          "Proxy rejected the username or password",
+        );
+      }
+    }
+    await writeAll(
+      conn,
+      encodeRequest(
+        command,
+        toSocksAddress(destination.host, destination.port),
+      ),
+    );
+    const bound = await readReplyOrThrow(reader);
+    return { conn, reader, bound };
+  } catch (error) {
+    closeQuietly(conn);
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Reads one reply and turns a failure REP into an error.
+ *
+ * @param reader The control connection's reader.
+ * @returns BND.ADDR/BND.PORT.
+ * @throws {SocksError} With the REP the proxy sent.
+ */
+export async function readReplyOrThrow(
+  reader: FrameReader,
+): Promise<SocksAddress> {
+  const { reply, bound } = await readReply(reader);
+  if (reply !== Reply.SUCCEEDED) {
+    throw new SocksError(
+      reply as Reply,
+      `Proxy replied ${describeReply(reply)} (0x${
+        reply.toString(16).padStart(2, "0")
+      })`,
+    );
+  }
+  return bound;
+}

@@ -1,0 +1,100 @@
+/**
+ * socks5-deno: a SOCKS5 proxy server (RFC 1928, RFC 1929: CONNECT, BIND,
+ * UDP ASSOCIATE; IPv4, IPv6 and domain names; username/password) and a
+ * SOCKS5 client, for Deno.
+ *
+ * Run a server inside your program:
+ *
+ * ```ts
+ * import { serve } from "./mod.ts";
+ *
+ * await using server = serve({
+ *   listen: { hostname: "127.0.0.1", port: 0 },
+ *   users: { alice: "correct horse" },
+ *   timeouts: { idle: 60_000 },
+ * });
+ * console.log(`SOCKS5 proxy on port ${server.addr.port}`);
+ * ```
+ *
+ * Talk to any SOCKS5 proxy:
+ *
+ * ```ts ignore
+ * import { connect } from "./mod.ts";
+ *
+ * const { conn } = await connect({ host: "127.0.0.1", port: 8080 }, {
+ *   proxy: { hostname: "127.0.0.1", port: 1080 },
+ *   auth: { username: "alice", password: "correct horse" },
+ * });
+ * await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+ * ```
+ *
+ * Everything a deployment varies is a hook in {@linkcode ServeOptions}:
+ * {@linkcode Ruleset}, {@linkcode Resolver}, {@linkcode Dialer},
+ * {@linkcode CredentialStore}, {@linkcode Logger} and {@linkcode Metrics}.
+ *
+ * @module
+ */
+
+export {
+  type ListenAddress,
+  serve,
+  type ServeOptions,
+  type ShutdownOptions,
+  type Socks5Server,
+} from "./server.ts";
+export {
+  type CommandSwitches,
+  DEFAULT_TIMEOUTS,
+  type Timeouts,
+} from "./server_context.ts";
+export { connect, type Socks5Connection } from "./client/connect.ts";
+export { bind, type Socks5Binding } from "./client/bind.ts";
+export {
+  type RelayedDatagram,
+  Socks5UdpAssociation,
+  udpAssociate,
+} from "./client/udp_associate.ts";
+export type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
+export {
+  describeReply,
+  ProtocolError,
+  replyFor,
+  SocksError,
+} from "./errors.ts";
+export { AddressType, Command, Method, Reply } from "./protocol/constants.ts";
+export {
+  formatAddress,
+  type SocksAddress,
+  toSocksAddress,
+} from "./protocol/address.ts";
+export {
+  type CredentialStore,
+  StaticCredentials,
+} from "./auth/credential_store.ts";
+export { parseUsersFile } from "./auth/users_file.ts";
+export { permitAll, type RuleRequest, type Ruleset } from "./rules/ruleset.ts";
+export {
+  blockInternalDestinations,
+  type DestinationPolicyOptions,
+  INTERNAL_BLOCKS,
+} from "./rules/destination_policy.ts";
+export { type Resolver, SystemResolver } from "./net/resolver.ts";
+export { type Dialer, directDialer } from "./net/dialer.ts";
+export {
+  createLogger,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  silentLogger,
+} from "./observability/logger.ts";
+export {
+  type CounterName,
+  type GaugeName,
+  MemoryMetrics,
+  type Metrics,
+} from "./observability/metrics.ts";
+export {
+  type MetricsEndpointOptions,
+  serveMetrics,
+} from "./observability/metrics_endpoint.ts";

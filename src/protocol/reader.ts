@@ -1,0 +1,21 @@
+/**
+ * The one capability the frame decoders need from a byte stream.
+ *
+ * @module
+ */
+
+/**
+ * A source of exact-length reads. Implemented over a
+ * `ReadableStreamBYOBReader` by `src/io/frame_reader.ts`, and over fixed bytes
+ * in tests. Never assumes one network read is one frame.
+ */
+export interface ExactReader {
+  /**
+   * Reads exactly `length` bytes.
+   *
+   * @param length How many bytes, at least 1.
+   * @returns The bytes; valid until the next call.
+   * @throws {Deno.errors.UnexpectedEof} When the stream ends first.
+   */
+  readExact(length: number): Promise<Uint8Array>;
+}

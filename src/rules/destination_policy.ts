@@ -1,0 +1,125 @@
+/**
+ * A ruleset that keeps clients away from the proxy's own neighbourhood:
+ * loopback, link-local, private and cloud-metadata addresses.
+ *
+ * @module
+ */
+
+import { isV4Mapped, parseIPv4, parseIPv6 } from "../protocol/ip.ts";
+import type { RuleRequest, Ruleset } from "./ruleset.ts";
+
+/** Options of {@linkcode blockInternalDestinations}. */
+export interface DestinationPolicyOptions {
+  /**
+   * CIDR blocks that stay reachable even though they are internal, for
+   * example `["10.20.0.0/16"]`.
+   * @default {[]}
+   */
+  allow?: readonly string[];
+  /** A ruleset consulted after this policy permits, for further rules. */
+  next?: Ruleset;
+}
+
+/**
+ * The address blocks refused by {@linkcode blockInternalDestinations}, with
+ * why. IPv4-mapped IPv6 addresses are checked as the IPv4 address they carry.
+ */
+export const INTERNAL_BLOCKS: readonly string[] = [
+  "0.0.0.0/8", // "this network"; 0.0.0.0 reaches the local host on Linux
+  "10.0.0.0/8", // RFC 1918 private
+  "100.64.0.0/10", // RFC 6598 carrier-grade NAT
+  "127.0.0.0/8", // loopback
+  "169.254.0.0/16", // link-local, includes 169.254.169.254 cloud metadata
+  "172.16.0.0/12", // RFC 1918 private
+  "192.0.0.0/24", // IETF protocol assignments
+  "192.168.0.0/16", // RFC 1918 private
+  "198.18.0.0/15", // benchmarking
+  "224.0.0.0/4", // multicast
+  "240.0.0.0/4", // reserved, includes 255.255.255.255 broadcast
+  "::/128", // unspecified
+  "::1/128", // loopback
+  "64:ff9b:1::/48", // local-use NAT64
+  "fc00::/7", // unique local, includes fd00:ec2::254 cloud metadata
+  "fe80::/10", // link-local
+  "ff00::/8", // multicast
+];
+
+interface _Block {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/**
+ * Parses an IPv4 or IPv6 CIDR block ("10.0.0.0/8", "fc00::/7").
+ *
+ * @param cidr The block.
+ * @returns Its network bytes and prefix length.
+ * @throws {RangeError} When it is not a valid block.
+ */
+export function parseCidr(cidr: string): { bytes: Uint8Array; bits: number } {
+  const [ip, bitsText] = cidr.split("/");
+  const bytes = parseIPv4(ip ?? "") ?? parseIPv6(ip ?? "");
+  const bits = Number(bitsText);
+  if (
+    !bytes || bitsText === undefined || !/^\d+$/.test(bitsText) ||
+    bits > bytes.length * 8
+  ) {
+    throw new RangeError(`Invalid CIDR block ${JSON.stringify(cidr)}`);
+  }
+  return { bytes, bits };
+}
+
+/**
+ * Tells whether an IP literal lies inside a block.
+ *
+ * @param address IPv4 or IPv6 literal; IPv4-mapped IPv6 is matched as IPv4.
+ * @param block From {@linkcode parseCidr}.
+ * @returns `true` when inside.
+ */
+export function inBlock(
+  address: string,
+  block: { bytes: Uint8Array; bits: number },
+): boolean {
+  let bytes = parseIPv4(address) ?? parseIPv6(address);
+  if (!bytes) return false;
+  if (bytes.length === 16 && isV4Mapped(bytes)) bytes = bytes.subarray(12);
+  if (bytes.length !== block.bytes.length) return false;
+  const whole = block.bits >> 3;
+  for (let i = 0; i < whole; i++) if (bytes[i] !== block.bytes[i]) return false;
+  const rest = block.bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (bytes[whole]! & mask) === (block.bytes[whole]! & mask);
+}
+
+/**
+ * Builds a ruleset that refuses every destination in
+ * {@linkcode INTERNAL_BLOCKS} (after resolution, so a name pointing inside is
+ * refused too), except blocks listed in `allow`. This is what keeps an
+ * exposed proxy from becoming a door into its own network.
+ *
+ * @example
+ * ```ts
+ * import { blockInternalDestinations } from "./destination_policy.ts";
+ * const rules = blockInternalDestinations({ allow: ["10.1.0.0/16"] });
+ * ```
+ *
+ * @param options Exceptions and a further ruleset.
+ * @returns The ruleset.
+ */
+export function blockInternalDestinations(
+  options: DestinationPolicyOptions = {},
+): Ruleset {
+  const blocked: _Block[] = INTERNAL_BLOCKS.map(parseCidr);
+  const allowed: _Block[] = (options.allow ?? []).map(parseCidr);
+  const next = options.next;
+  return {
+    permits: (request: RuleRequest) => next ? next.permits(request) : true,
+    permitsAddress(request: RuleRequest, address: string) {
+      const internal = blocked.some((b) => inBlock(address, b)) &&
+        !allowed.some((b) => inBlock(address, b));
+      if (internal) return false;
+      return next ? next.permitsAddress(request, address) : true;
+    },
+  };
+}
