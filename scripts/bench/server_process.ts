@@ -83,6 +83,11 @@ export class ServerProcess {
     throw new Error(`"${spec.command}" did not listen on port ${port}: ${server.stderrTail()}`);
   }
 
+  /** True once the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
   /** PID of the server process. */
   get pid(): number {
     return this.#child.pid;

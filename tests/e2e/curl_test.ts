@@ -189,5 +189,11 @@ Deno.test({
         }
       },
     );
+
+    await t.step("no password reaches the log when users authenticate", () => {
+      for (const secret of ["s3cret-pw", "wrong-pw"]) {
+        assert.ok(!server.log.includes(secret), `log contains ${secret}`);
+      }
+    });
   },
 });
