@@ -17,7 +17,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runLoad } from "./bench/load_process.ts";
 import { freePort } from "./bench/free_port.ts";
-import { DIRECT, legend, medians, renderTable, type RunRecord } from "./bench/report.ts";
+import {
+  DIRECT,
+  legend,
+  medians,
+  renderTable,
+  type RunRecord,
+} from "./bench/report.ts";
 import { ServerProcess } from "./bench/server_process.ts";
 import {
   dante,
@@ -39,7 +45,11 @@ Options:
   --reps N             repetitions per workload, median reported (default 3)
   --secs S             measurement window per run, seconds (default 4)
   --workloads LIST     comma list (default all):
-${WORKLOADS.map((w) => `                         ${w.name.padEnd(9)} ${w.description}`).join("\n")}
+${
+  WORKLOADS.map((w) =>
+    `                         ${w.name.padEnd(9)} ${w.description}`
+  ).join("\n")
+}
   --servers LIST       comma list of socks5-deno, direct, microsocks, danted
                        (default: all that are available)
   --log-level LEVEL    socks5-deno --log-level during the run (default warn:
@@ -84,31 +94,45 @@ function _parse(args: string[]): _Options | undefined {
   if (values.help) return undefined;
   const reps = Number(values.reps);
   if (!(Number.isInteger(reps) && reps >= 1 && reps <= 20)) {
-    throw new RangeError(`--reps must be an integer in [1, 20]: "${values.reps}"`);
+    throw new RangeError(
+      `--reps must be an integer in [1, 20]: "${values.reps}"`,
+    );
   }
   const secs = Number(values.secs);
-  if (!(secs >= 0.5 && secs <= 60)) throw new RangeError(`--secs must be in [0.5, 60]: "${values.secs}"`);
-  const workloads = values.workloads === undefined ? [...WORKLOADS] : values.workloads.split(",").map((name) => {
-    const w = findWorkload(name.trim());
-    if (!w) throw new RangeError(`Unknown workload: "${name}" (see --help)`);
-    return w;
-  });
+  if (!(secs >= 0.5 && secs <= 60)) {
+    throw new RangeError(`--secs must be in [0.5, 60]: "${values.secs}"`);
+  }
+  const workloads = values.workloads === undefined
+    ? [...WORKLOADS]
+    : values.workloads.split(",").map((name) => {
+      const w = findWorkload(name.trim());
+      if (!w) throw new RangeError(`Unknown workload: "${name}" (see --help)`);
+      return w;
+    });
   // Keep the catalogue order whatever the command-line order: idle first.
   workloads.sort((a, b) => WORKLOADS.indexOf(a) - WORKLOADS.indexOf(b));
   const known = ["socks5-deno", DIRECT, "microsocks", "danted"];
-  const servers = values.servers === undefined ? known : values.servers.split(",").map((s) => s.trim());
+  const servers = values.servers === undefined
+    ? known
+    : values.servers.split(",").map((s) => s.trim());
   for (const s of servers) {
-    if (!known.includes(s)) throw new RangeError(`Unknown server: "${s}" (one of ${known.join(", ")})`);
+    if (!known.includes(s)) {
+      throw new RangeError(
+        `Unknown server: "${s}" (one of ${known.join(", ")})`,
+      );
+    }
   }
   const logLevel = values["log-level"] ?? "warn";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new RangeError(`--log-level must be debug, info, warn or error: "${logLevel}"`);
+    throw new RangeError(
+      `--log-level must be debug, info, warn or error: "${logLevel}"`,
+    );
   }
   return {
     reps,
     secs,
     // Enough for TCP windows and JIT to settle; short runs get a short one.
-    warmupSecs: Math.min(1, secs / 4),
+    warmupSecs: Math.min(0.5, secs / 4),
     workloads,
     servers: [...new Set(servers)],
     logLevel,
@@ -117,9 +141,12 @@ function _parse(args: string[]): _Options | undefined {
 }
 
 /** Resolves server names to launchers; unavailable ones become notes. */
-function _resolveServers(names: string[], logLevel: string, notes: string[]): Map<string, ServerKind | null> {
+function _resolveServers(
+  names: string[],
+  logLevel: string,
+  notes: string[],
+): Map<string, ServerKind | null> {
   const out = new Map<string, ServerKind | null>();
-  const explicit = (name: string) => Deno.args.some((a) => a.includes(name));
   for (const name of names) {
     if (name === DIRECT) {
       out.set(DIRECT, null);
@@ -133,9 +160,13 @@ function _resolveServers(names: string[], logLevel: string, notes: string[]): Ma
       }
     } else if (name === "microsocks") {
       const exe = findExecutable("microsocks");
-      if (exe) out.set(name, microsocks(exe));
-      else if (explicit(name)) notes.push("microsocks skipped: not installed (apt install microsocks).");
-      else notes.push("microsocks not installed; not compared (apt install microsocks).");
+      if (exe) {
+        out.set(name, microsocks(exe));
+      } else {
+        notes.push(
+          "microsocks not installed; not compared (apt install microsocks).",
+        );
+      }
     } else if (name === "danted") {
       const exe = findExecutable("danted", ["/usr/sbin", "/usr/local/sbin"]);
       let root = false;
@@ -144,8 +175,20 @@ function _resolveServers(names: string[], logLevel: string, notes: string[]): Ma
       } catch {
         // no --allow-sys: assume not root
       }
-      if (exe) out.set(name, dante(exe, root));
-      else notes.push("danted not installed; not compared (apt install dante-server).");
+      // Dante reads its configuration from a file, written to the temp dir.
+      const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+      const canWrite =
+        Deno.permissions.querySync({ name: "write", path: tmp }).state ===
+          "granted";
+      if (!exe) {
+        notes.push(
+          "danted not installed; not compared (apt install dante-server).",
+        );
+      } else if (!canWrite) {
+        notes.push(
+          `danted skipped: needs --allow-write for its config file in ${tmp}.`,
+        );
+      } else out.set(name, dante(exe, root));
     }
   }
   return out;
@@ -159,9 +202,15 @@ async function _stopAll(): Promise<void> {
   _live.clear();
 }
 
-async function _startServer(kind: ServerKind, credentials?: Credentials): Promise<ServerProcess> {
+async function _startServer(
+  kind: ServerKind,
+  credentials?: Credentials,
+): Promise<ServerProcess> {
   const port = freePort();
-  const server = await ServerProcess.start(kind.launch(port, credentials), port);
+  const server = await ServerProcess.start(
+    kind.launch(port, credentials),
+    port,
+  );
   _live.add(server);
   return server;
 }
@@ -180,11 +229,15 @@ function _headline(record: RunRecord, ms: number): string {
     ? `${r.mbPerSec.toFixed(0)} MB/s`
     : r.connPerSec !== undefined
     ? `${r.connPerSec.toFixed(0)} conn/s p99 ${r.p99Ms?.toFixed(2)} ms`
-    : `${r.pssKibPerConn?.toFixed(1)} KiB/conn, ${r.idleReady}/${r.idleConns} ready, ${r.idleAlive} alive`;
-  const errors = r && r.errors > 0 ? ` (${r.errors} errors: ${r.lastError})` : "";
-  return `rep ${record.rep} ${record.workload.padEnd(9)} ${record.server.padEnd(12)} ${figure}${errors} [${
-    (ms / 1000).toFixed(1)
-  } s]`;
+    : `${
+      r.pssKibPerConn?.toFixed(1)
+    } KiB/conn, ${r.idleReady}/${r.idleConns} ready, ${r.idleAlive} alive`;
+  const errors = r && r.errors > 0
+    ? ` (${r.errors} errors: ${r.lastError})`
+    : "";
+  return `rep ${record.rep} ${record.workload.padEnd(9)} ${
+    record.server.padEnd(12)
+  } ${figure}${errors} [${(ms / 1000).toFixed(1)} s]`;
 }
 
 async function _run(options: _Options): Promise<void> {
@@ -195,8 +248,12 @@ async function _run(options: _Options): Promise<void> {
   const loadScript = _path("./bench/load.ts");
   const perRun = options.secs + options.warmupSecs;
   // Generous upper bound on the whole run; the target exits by itself after it.
-  const lifetime = 600 + options.reps * options.workloads.length * names.length * (perRun + 30);
-  const target = await TargetProcess.start(_path("./bench/target.ts"), lifetime);
+  const lifetime = 600 +
+    options.reps * options.workloads.length * names.length * (perRun + 30);
+  const target = await TargetProcess.start(
+    _path("./bench/target.ts"),
+    lifetime,
+  );
   _live.add(target);
   const records: RunRecord[] = [];
 
@@ -213,7 +270,10 @@ async function _run(options: _Options): Promise<void> {
       try {
         servers.set(name, await _startServer(kind));
       } catch (error) {
-        startErrors.set(name, error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        startErrors.set(name, message);
+        notes.push(`${name} did not start in rep ${rep}: ${message}`);
+        console.error(`rep ${rep} ${name} did not start: ${message}`);
       }
     }
     try {
@@ -222,22 +282,28 @@ async function _run(options: _Options): Promise<void> {
           const kind = kinds.get(name) ?? null;
           if (name === DIRECT && (w.kind === "idle" || w.directAs)) continue;
           if (w.auth && kind && !kind.supportsAuth) continue;
+          if (startErrors.has(name)) continue;
           const record: RunRecord = { server: name, workload: w.name, rep };
           const t0 = performance.now();
           let authServer: ServerProcess | undefined;
           try {
             let proxy: ServerProcess | undefined;
             if (kind) {
-              const startError = startErrors.get(name);
-              if (startError) throw new Error(`server did not start: ${startError}`);
               proxy = servers.get(name);
               if (proxy?.exited) {
-                notes.push(`${name} exited during rep ${rep} before ${w.name}: ${proxy.stderrTail()}`);
+                notes.push(
+                  `${name} exited during rep ${rep} before ${w.name}: ${proxy.stderrTail()}`,
+                );
                 _live.delete(proxy);
                 proxy = await _startServer(kind);
                 servers.set(name, proxy);
               }
-              if (w.auth) proxy = authServer = await _startServer(kind, BENCH_CREDENTIALS);
+              if (w.auth) {
+                proxy = authServer = await _startServer(
+                  kind,
+                  BENCH_CREDENTIALS,
+                );
+              }
             }
             const args = [
               "--kind",
@@ -253,11 +319,31 @@ async function _run(options: _Options): Promise<void> {
               "--hold",
               String(IDLE_HOLD_SECS),
             ];
-            if (proxy) args.push("--proxy", `127.0.0.1:${proxy.port}`, "--pid", String(proxy.pid));
-            if (w.auth) args.push("--user", BENCH_CREDENTIALS.user, "--pass", BENCH_CREDENTIALS.pass);
-            record.result = await runLoad(loadScript, args, (perRun + 90) * 1000);
+            if (proxy) {
+              args.push(
+                "--proxy",
+                `127.0.0.1:${proxy.port}`,
+                "--pid",
+                String(proxy.pid),
+              );
+            }
+            if (w.auth) {
+              args.push(
+                "--user",
+                BENCH_CREDENTIALS.user,
+                "--pass",
+                BENCH_CREDENTIALS.pass,
+              );
+            }
+            record.result = await runLoad(
+              loadScript,
+              args,
+              (perRun + 90) * 1000,
+            );
           } catch (error) {
-            record.error = error instanceof Error ? error.message : String(error);
+            record.error = error instanceof Error
+              ? error.message
+              : String(error);
           } finally {
             await _stopServer(authServer);
           }
@@ -272,13 +358,19 @@ async function _run(options: _Options): Promise<void> {
   _live.delete(target);
   await target.stop();
 
-  const failures = records.filter((r) => r.error !== undefined || (r.result?.errors ?? 0) > 0);
+  const failures = records.filter((r) =>
+    r.error !== undefined || (r.result?.errors ?? 0) > 0
+  );
   for (const f of failures) {
     notes.push(
-      `${f.server} ${f.workload} rep ${f.rep}: ${f.error ?? `${f.result?.errors} errors, last: ${f.result?.lastError}`}`,
+      `${f.server} ${f.workload} rep ${f.rep}: ${
+        f.error ?? `${f.result?.errors} errors, last: ${f.result?.lastError}`
+      }`,
     );
   }
-  const noAuth = new Set(names.filter((n) => kinds.get(n)?.supportsAuth === false));
+  const noAuth = new Set(
+    names.filter((n) => kinds.get(n)?.supportsAuth === false),
+  );
   if (options.json) {
     console.log(JSON.stringify(
       {
@@ -301,15 +393,31 @@ async function _run(options: _Options): Promise<void> {
   const cores = navigator.hardwareConcurrency;
   let load = "";
   try {
-    load = `, load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`;
+    load = `, load average ${
+      Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
+    }`;
   } catch {
     // no --allow-sys
   }
   console.log(`# socks5-deno benchmark\n`);
-  console.log(`Deno ${Deno.version.deno}, ${cores} cores${load}, ${new Date().toISOString()}\n`);
-  console.log(renderTable(records, { servers: names, workloads: options.workloads, noAuth }));
+  console.log(
+    `Deno ${Deno.version.deno}, ${cores} cores${load}, ${
+      new Date().toISOString()
+    }\n`,
+  );
+  console.log(
+    renderTable(records, {
+      servers: names,
+      workloads: options.workloads,
+      noAuth,
+    }),
+  );
   console.log(`\n${legend(options.reps, options.secs, cores)}`);
-  if (notes.length > 0) console.log(`\nNotes:\n${notes.map((n) => `- ${n}`).join("\n")}`);
+  if (notes.length > 0) {
+    console.log(
+      `\nNotes:\n${[...new Set(notes)].map((n) => `- ${n}`).join("\n")}`,
+    );
+  }
 }
 
 if (import.meta.main) {
@@ -317,7 +425,9 @@ if (import.meta.main) {
   try {
     options = _parse(Deno.args);
   } catch (error) {
-    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `bench: ${error instanceof Error ? error.message : String(error)}`,
+    );
     Deno.exit(2);
   }
   if (options === undefined) {
@@ -332,7 +442,9 @@ if (import.meta.main) {
   try {
     await _run(options);
   } catch (error) {
-    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `bench: ${error instanceof Error ? error.message : String(error)}`,
+    );
     await _stopAll();
     Deno.exit(1);
   } finally {

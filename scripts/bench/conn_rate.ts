@@ -38,7 +38,9 @@ export interface ConnRateOptions {
 }
 
 /** Runs one connection-rate workload and returns its result. */
-export async function runConnRate(options: ConnRateOptions): Promise<LoadResult> {
+export async function runConnRate(
+  options: ConnRateOptions,
+): Promise<LoadResult> {
   const { workers } = options;
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= 1024)) {
     throw new RangeError(`Workers must be 1-1024: ${workers}`);
@@ -63,7 +65,9 @@ export async function runConnRate(options: ConnRateOptions): Promise<LoadResult>
       } catch (error) {
         if (!window.stopped) {
           state.errors++;
-          state.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          state.lastError = error instanceof Error
+            ? `${error.name}: ${error.message}`
+            : String(error);
           // A refusing proxy would otherwise turn this loop into a busy spin.
           await new Promise((r) => setTimeout(r, ERROR_BACKOFF_MS));
         }
@@ -90,7 +94,10 @@ export async function runConnRate(options: ConnRateOptions): Promise<LoadResult>
   const measured = await window.run(() => state.completed, () => {});
   // Let in-flight iterations finish, then cut off any that hang.
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([running, new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+  await Promise.race([
+    running,
+    new Promise((r) => (timer = setTimeout(r, DRAIN_MS))),
+  ]);
   clearTimeout(timer);
   for (const conn of current) {
     try {
@@ -110,7 +117,11 @@ export async function runConnRate(options: ConnRateOptions): Promise<LoadResult>
   if (p50 !== undefined) result.p50Ms = p50;
   if (p99 !== undefined) result.p99Ms = p99;
   if (state.lastError) result.lastError = state.lastError;
-  if (measured.proxyCpuPct !== undefined) result.proxyCpuPct = measured.proxyCpuPct;
-  if (measured.clientCpuPct !== undefined) result.clientCpuPct = measured.clientCpuPct;
+  if (measured.proxyCpuPct !== undefined) {
+    result.proxyCpuPct = measured.proxyCpuPct;
+  }
+  if (measured.clientCpuPct !== undefined) {
+    result.clientCpuPct = measured.clientCpuPct;
+  }
   return result;
 }

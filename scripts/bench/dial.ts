@@ -27,7 +27,8 @@ export interface Route {
 
 /** True for 127.0.0.0/8 and ::1, the only addresses this benchmark may use. */
 export function isLoopback(hostname: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === "::1";
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
+    hostname === "::1";
 }
 
 /**
@@ -60,7 +61,9 @@ export class Dialer {
   constructor(route: Route) {
     this.#route = route;
     if (route.proxy) {
-      const options = route.credentials ? { credentials: route.credentials } : {};
+      const options = route.credentials
+        ? { credentials: route.credentials }
+        : {};
       this.#handshake = new SocksHandshake(route.destination, options);
     }
   }
@@ -71,7 +74,10 @@ export class Dialer {
    */
   async open(): Promise<Deno.TcpConn> {
     const first = this.#route.proxy ?? this.#route.destination;
-    const conn = await Deno.connect({ hostname: first.hostname, port: first.port });
+    const conn = await Deno.connect({
+      hostname: first.hostname,
+      port: first.port,
+    });
     if (this.#handshake) {
       try {
         await this.#handshake.run(conn);

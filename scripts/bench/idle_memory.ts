@@ -71,16 +71,22 @@ async function _pool(
         ok++;
       } catch (error) {
         errors.count++;
-        errors.last = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        errors.last = error instanceof Error
+          ? `${error.name}: ${error.message}`
+          : String(error);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, worker),
+  );
   return ok;
 }
 
 /** Runs the idle-memory workload and returns its result. */
-export async function runIdleMemory(options: IdleMemoryOptions): Promise<LoadResult> {
+export async function runIdleMemory(
+  options: IdleMemoryOptions,
+): Promise<LoadResult> {
   const { conns, route, proxyPid } = options;
   if (!(Number.isInteger(conns) && conns >= 1 && conns <= 20_000)) {
     throw new RangeError(`Connections must be 1-20000: ${conns}`);
@@ -91,26 +97,40 @@ export async function runIdleMemory(options: IdleMemoryOptions): Promise<LoadRes
   const held: (Deno.TcpConn | undefined)[] = new Array(conns);
 
   const base = sampleTree(proxyPid);
-  await _pool(PREWARM, OPEN_CONCURRENCY, PHASE_LIMIT_MS, async (_i, dialer) => {
-    const conn = await dialer.open();
-    try {
-      await writeAll(conn, message);
-      await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
-    } finally {
-      conn.close();
-    }
-  }, route, errors);
+  await _pool(
+    PREWARM,
+    OPEN_CONCURRENCY,
+    PHASE_LIMIT_MS,
+    async (_i, dialer) => {
+      const conn = await dialer.open();
+      try {
+        await writeAll(conn, message);
+        await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
+      } finally {
+        conn.close();
+      }
+    },
+    route,
+    errors,
+  );
   await _sleep(SETTLE_MS);
   const before = sampleTree(proxyPid);
 
   let result: LoadResult;
   try {
-    const ready = await _pool(conns, OPEN_CONCURRENCY, PHASE_LIMIT_MS, async (i, dialer) => {
-      const conn = await dialer.open();
-      held[i] = conn;
-      await writeAll(conn, message);
-      await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
-    }, route, errors);
+    const ready = await _pool(
+      conns,
+      OPEN_CONCURRENCY,
+      PHASE_LIMIT_MS,
+      async (i, dialer) => {
+        const conn = await dialer.open();
+        held[i] = conn;
+        await writeAll(conn, message);
+        await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
+      },
+      route,
+      errors,
+    );
     await _sleep(SETTLE_MS);
     const after = sampleTree(proxyPid);
     await _sleep(options.holdSecs * 1000);

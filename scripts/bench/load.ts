@@ -24,7 +24,12 @@ import { runIdleMemory } from "./idle_memory.ts";
 import type { LoadResult } from "./load_result.ts";
 import { runThroughput } from "./throughput.ts";
 
-function _number(text: string | undefined, name: string, min: number, max: number): number {
+function _number(
+  text: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number {
   const value = Number(text);
   if (text === undefined || !(value >= min && value <= max)) {
     throw new RangeError(`--${name} must be in [${min}, ${max}]: "${text}"`);
@@ -57,17 +62,30 @@ async function _main(): Promise<LoadResult> {
   const conns = _number(values.conns, "conns", 1, 20_000);
   const secs = _number(values.secs, "secs", 0.1, 600);
   const warmupSecs = _number(values.warmup, "warmup", 0, 60);
-  const proxyPid = values.pid === undefined ? undefined : _number(values.pid, "pid", 1, 2 ** 22);
-  const window = { secs, warmupSecs, ...(proxyPid === undefined ? {} : { proxyPid }) };
+  const proxyPid = values.pid === undefined
+    ? undefined
+    : _number(values.pid, "pid", 1, 2 ** 22);
+  const window = {
+    secs,
+    warmupSecs,
+    ...(proxyPid === undefined ? {} : { proxyPid }),
+  };
   switch (values.kind) {
     case "up":
     case "down":
     case "echo":
-      return await runThroughput({ direction: values.kind, conns, route, ...window });
+      return await runThroughput({
+        direction: values.kind,
+        conns,
+        route,
+        ...window,
+      });
     case "cr":
       return await runConnRate({ workers: conns, route, ...window });
     case "idle":
-      if (proxyPid === undefined) throw new TypeError("--pid is required for idle");
+      if (proxyPid === undefined) {
+        throw new TypeError("--pid is required for idle");
+      }
       return await runIdleMemory({
         conns,
         route,
@@ -75,7 +93,9 @@ async function _main(): Promise<LoadResult> {
         holdSecs: _number(values.hold, "hold", 0, 600),
       });
     default:
-      throw new TypeError(`--kind must be up, down, echo, cr or idle: "${values.kind}"`);
+      throw new TypeError(
+        `--kind must be up, down, echo, cr or idle: "${values.kind}"`,
+      );
   }
 }
 
@@ -83,7 +103,9 @@ if (import.meta.main) {
   try {
     console.log(JSON.stringify(await _main()));
   } catch (error) {
-    console.error(`load: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `load: ${error instanceof Error ? error.message : String(error)}`,
+    );
     Deno.exit(2);
   }
   // Connections cut off at the end of the window may still have pending ops.

@@ -15,7 +15,11 @@ import type { LoadResult } from "./load_result.ts";
  *
  * @throws {Error} if it fails, prints no result, or runs past `timeoutMs`.
  */
-export async function runLoad(script: string, args: string[], timeoutMs: number): Promise<LoadResult> {
+export async function runLoad(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<LoadResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", script, ...args],
     stdin: "null",
@@ -33,7 +37,8 @@ export async function runLoad(script: string, args: string[], timeoutMs: number)
     const { code, stdout, stderr } = await child.output();
     const out = new TextDecoder().decode(stdout).trim();
     if (code !== 0 || out === "") {
-      const err = new TextDecoder().decode(stderr).trim().split("\n").slice(-3).join(" | ");
+      const err = new TextDecoder().decode(stderr).trim().split("\n").slice(-3)
+        .join(" | ");
       throw new Error(err || `load generator exited with status ${code}`);
     }
     return JSON.parse(out.split("\n").at(-1) ?? "") as LoadResult;

@@ -47,7 +47,9 @@ export class MeasureWindow {
   /** @param options warm-up, window length and the proxy PID. */
   constructor(options: MeasureWindowOptions) {
     if (!(options.warmupSecs >= 0 && options.secs > 0 && options.secs <= 600)) {
-      throw new RangeError(`Window must be (0, 600] s after a warm-up >= 0: ${options.secs}`);
+      throw new RangeError(
+        `Window must be (0, 600] s after a warm-up >= 0: ${options.secs}`,
+      );
     }
     this.#options = options;
   }

@@ -136,7 +136,9 @@ export function sampleTree(root: number): TreeSample | undefined {
 /** CPU seconds used by the calling process so far, or `undefined`. */
 export function selfCpuSeconds(): number | undefined {
   const stat = readProcStat("self");
-  return stat === undefined ? undefined : stat.cpuTicks / CLOCK_TICKS_PER_SECOND;
+  return stat === undefined
+    ? undefined
+    : stat.cpuTicks / CLOCK_TICKS_PER_SECOND;
 }
 
 /**

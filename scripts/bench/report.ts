@@ -27,7 +27,8 @@ export interface RunRecord {
 export const DIRECT = "direct";
 
 type _NumericKey = {
-  [K in keyof LoadResult]-?: LoadResult[K] extends number | undefined ? K : never;
+  [K in keyof LoadResult]-?: LoadResult[K] extends number | undefined ? K
+    : never;
 }[keyof LoadResult];
 
 /** A figure shown in the table. */
@@ -83,9 +84,11 @@ export function medians(
     const perServer: Record<string, Record<string, number>> = {};
     for (const w of workloads) {
       const figures: Record<string, number> = {};
-      for (const m of [..._METRICS[w.kind], { key: "proxyCpuPct" as const }, {
-        key: "clientCpuPct" as const,
-      }]) {
+      for (
+        const m of [..._METRICS[w.kind], { key: "proxyCpuPct" as const }, {
+          key: "clientCpuPct" as const,
+        }]
+      ) {
         const v = medianOf(records, server, w.name, m.key);
         if (v !== undefined) figures[m.key] = v;
       }
@@ -100,18 +103,29 @@ function _fmt(v: number | undefined): string {
   if (v === undefined) return "-";
   const abs = Math.abs(v);
   const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
-  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return v.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 function _ratio(v: number | undefined, base: number | undefined): string {
-  return v === undefined || base === undefined || base === 0 ? "-" : `${(v / base).toFixed(2)}×`;
+  return v === undefined || base === undefined || base === 0
+    ? "-"
+    : `${(v / base).toFixed(2)}×`;
 }
 
-function _cpu(records: readonly RunRecord[], server: string, workload: string): string {
+function _cpu(
+  records: readonly RunRecord[],
+  server: string,
+  workload: string,
+): string {
   const proxy = medianOf(records, server, workload, "proxyCpuPct");
   const client = medianOf(records, server, workload, "clientCpuPct");
   if (proxy === undefined && client === undefined) return "-";
-  return `${proxy === undefined ? "-" : proxy.toFixed(0)} / ${client === undefined ? "-" : client.toFixed(0)}`;
+  return `${proxy === undefined ? "-" : proxy.toFixed(0)} / ${
+    client === undefined ? "-" : client.toFixed(0)
+  }`;
 }
 
 /** Options for {@link renderTable}. */
@@ -125,7 +139,10 @@ export interface RenderOptions {
 }
 
 /** Renders the results as an aligned Markdown table. */
-export function renderTable(records: readonly RunRecord[], options: RenderOptions): string {
+export function renderTable(
+  records: readonly RunRecord[],
+  options: RenderOptions,
+): string {
   const proxies = options.servers.filter((s) => s !== DIRECT);
   const hasDirect = options.servers.includes(DIRECT);
   const header = ["workload", "metric"];
@@ -137,12 +154,15 @@ export function renderTable(records: readonly RunRecord[], options: RenderOption
     const baseWorkload = w.directAs ?? w.name;
     _METRICS[w.kind].forEach((m, i) => {
       const scale = m.scale ?? 1;
-      const base = w.kind === "idle" ? undefined : medianOf(records, DIRECT, baseWorkload, m.key);
+      const base = w.kind === "idle"
+        ? undefined
+        : medianOf(records, DIRECT, baseWorkload, m.key);
       const row = [i === 0 ? w.name : "", m.label];
       if (hasDirect) {
         const note = w.directAs && base !== undefined ? ` (${w.directAs})` : "";
         row.push(w.kind === "idle" ? "n/a" : _fmt(base) + note);
-        row.push(i === 0 && w.kind !== "idle" ? _cpu(records, DIRECT, baseWorkload) : "");
+        const gen = medianOf(records, DIRECT, baseWorkload, "clientCpuPct");
+        row.push(i === 0 && gen !== undefined ? gen.toFixed(0) : "");
       }
       for (const p of proxies) {
         if (w.auth && options.noAuth.has(p)) {
@@ -157,13 +177,20 @@ export function renderTable(records: readonly RunRecord[], options: RenderOption
       rows.push(row);
     });
     // Auth cost: the same server's rate with auth over its rate without.
-    if (w.auth && w.directAs && options.workloads.some((x) => x.name === w.directAs)) {
+    if (
+      w.auth && w.directAs &&
+      options.workloads.some((x) => x.name === w.directAs)
+    ) {
       const row = ["", `conn/s ÷ ${w.directAs}`];
       if (hasDirect) row.push("", "");
       for (const p of proxies) {
         const on = medianOf(records, p, w.name, "connPerSec");
         const off = medianOf(records, p, w.directAs, "connPerSec");
-        row.push(w.auth && options.noAuth.has(p) ? "n/a" : _ratio(on, off), "", "");
+        row.push(
+          w.auth && options.noAuth.has(p) ? "n/a" : _ratio(on, off),
+          "",
+          "",
+        );
       }
       rows.push(row);
     }
@@ -172,7 +199,9 @@ export function renderTable(records: readonly RunRecord[], options: RenderOption
 }
 
 function _markdown(header: string[], rows: string[][]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const widths = header.map((h, c) =>
+    Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length))
+  );
   const numeric = (c: number) => c >= 2;
   const line = (cells: string[]) =>
     "| " +
@@ -180,7 +209,12 @@ function _markdown(header: string[], rows: string[][]): string {
       numeric(c) ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0)
     ).join(" | ") +
     " |";
-  const rule = "|" + widths.map((w, c) => (numeric(c) ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|") + "|";
+  const rule = "|" +
+    widths.map((
+      w,
+      c,
+    ) => (numeric(c) ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|") +
+    "|";
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
@@ -194,7 +228,9 @@ export function legend(reps: number, secs: number, cores: number): string {
     "- conn/s: completed loops of connect → greeting → CONNECT → 32 B echo → close",
     "  (direct: connect → 32 B echo → close); p50/p99: latency of one loop.",
     "- ×direct: server ÷ direct. Higher is better for MB/s and conn/s, lower for ms.",
-    `- CPU: % of one core over the window (${cores} cores = ${cores * 100} %), proxy process tree /`,
+    `- CPU: % of one core over the window (${cores} cores = ${
+      cores * 100
+    } %), proxy process tree /`,
     "  load generator. A load generator near 100 % means it, not the proxy, set the pace.",
     "- idle2000: proxy memory growth per held tunnel after 2,000 CONNECT + echo (PSS from",
     "  /proc/PID/smaps_rollup; kernel socket buffers excluded); base RSS before any connection.",

@@ -13,8 +13,12 @@ export interface LaunchSpec {
   args: string[];
   /** Working directory. @default the benchmark's */
   cwd?: string;
-  /** Text written to the child's stdin, which is then closed. @default none */
-  stdin?: string;
+  /**
+   * Configuration file contents. It is written to a temporary file (needs
+   * write permission), `{config}` in `args` becomes its path, and it is
+   * removed when the server stops. @default none
+   */
+  config?: string;
 }
 
 /** Bytes of stderr kept for error messages. */
@@ -35,10 +39,16 @@ export class ServerProcess {
   #tail = new Uint8Array(0);
   #drained: Promise<void>;
   #exited = false;
+  #configPath: string | undefined;
 
-  private constructor(child: Deno.ChildProcess, port: number) {
+  private constructor(
+    child: Deno.ChildProcess,
+    port: number,
+    configPath: string | undefined,
+  ) {
     this.#child = child;
     this.#port = port;
+    this.#configPath = configPath;
     // The pipe must be read continuously: a server blocked on a full stderr
     // pipe would stall mid-benchmark. Only the tail is kept.
     this.#drained = this.#drain(child.stderr);
@@ -52,24 +62,40 @@ export class ServerProcess {
    *   message carries the end of its stderr.
    */
   static async start(spec: LaunchSpec, port: number): Promise<ServerProcess> {
-    const child = new Deno.Command(spec.command, {
-      args: spec.args,
-      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
-      stdin: spec.stdin === undefined ? "null" : "piped",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const server = new ServerProcess(child, port);
-    if (spec.stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(spec.stdin));
-      await writer.close();
+    let configPath: string | undefined;
+    if (spec.config !== undefined) {
+      // Dante sizes its config file before parsing, so a pipe will not do.
+      configPath = await Deno.makeTempFile({
+        prefix: "socks5-deno-bench-",
+        suffix: ".conf",
+      });
+      await Deno.writeTextFile(configPath, spec.config);
     }
+    const path = configPath;
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(spec.command, {
+        args: path === undefined
+          ? spec.args
+          : spec.args.map((a) => a.replaceAll("{config}", path)),
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      if (path !== undefined) await Deno.remove(path).catch(() => {});
+      throw error;
+    }
+    const server = new ServerProcess(child, port, configPath);
     const deadline = performance.now() + START_TIMEOUT_MS;
     // Bounded by the deadline; each probe is one short loopback connect.
     while (performance.now() < deadline) {
       if (server.#exited) {
-        throw new Error(`"${spec.command}" exited at start: ${server.stderrTail()}`);
+        await server.stop();
+        throw new Error(
+          `"${spec.command}" exited at start: ${server.stderrTail()}`,
+        );
       }
       try {
         const probe = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -80,7 +106,9 @@ export class ServerProcess {
       }
     }
     await server.stop();
-    throw new Error(`"${spec.command}" did not listen on port ${port}: ${server.stderrTail()}`);
+    throw new Error(
+      `"${spec.command}" did not listen on port ${port}: ${server.stderrTail()}`,
+    );
   }
 
   /** True once the process has exited. */
@@ -100,7 +128,8 @@ export class ServerProcess {
 
   /** The last few KiB the server wrote to stderr. */
   stderrTail(): string {
-    return new TextDecoder().decode(this.#tail).trim().split("\n").slice(-5).join(" | ");
+    return new TextDecoder().decode(this.#tail).trim().split("\n").slice(-5)
+      .join(" | ");
   }
 
   /** SIGTERM, then SIGKILL if it has not exited after a few seconds. */
@@ -114,7 +143,9 @@ export class ServerProcess {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const stopped = await Promise.race([
         this.#child.status.then(() => true),
-        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS))),
+        new Promise<false>((
+          resolve,
+        ) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS))),
       ]);
       clearTimeout(timer);
       if (!stopped) {
@@ -127,6 +158,10 @@ export class ServerProcess {
     }
     await this.#child.status;
     await this.#drained;
+    if (this.#configPath !== undefined) {
+      await Deno.remove(this.#configPath).catch(() => {});
+      this.#configPath = undefined;
+    }
   }
 
   async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {

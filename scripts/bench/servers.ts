@@ -47,7 +47,9 @@ export function socks5Deno(paths: ProjectPaths, logLevel: string): ServerKind {
         "--log-level",
         logLevel,
       ];
-      if (credentials) args.push("--user", `${credentials.user}:${credentials.pass}`);
+      if (credentials) {
+        args.push("--user", `${credentials.user}:${credentials.pass}`);
+      }
       return { command: Deno.execPath(), args, cwd: paths.root };
     },
   };
@@ -60,16 +62,18 @@ export function microsocks(executable: string): ServerKind {
     supportsAuth: true,
     launch(port, credentials) {
       const args = ["-i", "127.0.0.1", "-p", String(port)];
-      if (credentials) args.push("-u", credentials.user, "-P", credentials.pass);
+      if (credentials) {
+        args.push("-u", credentials.user, "-P", credentials.pass);
+      }
       return { command: executable, args };
     },
   };
 }
 
 /**
- * Dante's `danted`: pre-forked worker processes. Its configuration is passed
- * on stdin so the benchmark needs no write permission. Username auth in
- * Dante means system accounts, so it is not measured.
+ * Dante's `danted`: pre-forked worker processes, configured through a
+ * temporary file. Username auth in Dante means system accounts, so it is
+ * not measured.
  */
 export function dante(executable: string, runAsRoot: boolean): ServerKind {
   return {
@@ -84,7 +88,9 @@ export function dante(executable: string, runAsRoot: boolean): ServerKind {
         "clientmethod: none",
         "socksmethod: none",
         // Dante insists on dropping privileges when started as root.
-        ...(runAsRoot ? ["user.privileged: root", "user.unprivileged: nobody"] : []),
+        ...(runAsRoot
+          ? ["user.privileged: root", "user.unprivileged: nobody"]
+          : []),
         "client pass {",
         "  from: 127.0.0.0/8 to: 0.0.0.0/0",
         "  log: error",
@@ -98,8 +104,9 @@ export function dante(executable: string, runAsRoot: boolean): ServerKind {
       ].join("\n");
       return {
         command: executable,
-        args: ["-f", "/dev/stdin", "-p", "/dev/null"],
-        stdin: config,
+        // -p /dev/null: no pid file to clean up.
+        args: ["-f", "{config}", "-p", "/dev/null"],
+        config,
       };
     },
   };
@@ -108,8 +115,14 @@ export function dante(executable: string, runAsRoot: boolean): ServerKind {
 /**
  * Finds `name` on PATH, then in `extraDirs`. Returns its path or `undefined`.
  */
-export function findExecutable(name: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean), ...extraDirs];
+export function findExecutable(
+  name: string,
+  extraDirs: string[] = [],
+): string | undefined {
+  const dirs = [
+    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
+    ...extraDirs,
+  ];
   for (const dir of dirs) {
     const path = `${dir}/${name}`;
     try {

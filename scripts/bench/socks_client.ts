@@ -31,14 +31,19 @@ export async function readExact(
   while (got < n) {
     const r = await conn.read(buf.subarray(got, n));
     if (r === null) {
-      throw new Deno.errors.UnexpectedEof(`Peer closed after ${got} of ${n} bytes`);
+      throw new Deno.errors.UnexpectedEof(
+        `Peer closed after ${got} of ${n} bytes`,
+      );
     }
     got += r;
   }
 }
 
 /** Writes all of `buf`; `conn.write` may write only part of it. */
-export async function writeAll(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
+export async function writeAll(
+  conn: Deno.Conn,
+  buf: Uint8Array,
+): Promise<void> {
   let done = 0;
   while (done < buf.length) {
     done += await conn.write(done === 0 ? buf : buf.subarray(done));
@@ -73,8 +78,13 @@ export class SocksHandshake {
     options: SocksHandshakeOptions = {},
   ) {
     const octets = destination.hostname.split(".").map(Number);
-    if (octets.length !== 4 || !octets.every((o) => Number.isInteger(o) && o >= 0 && o <= 255)) {
-      throw new TypeError(`Destination must be an IPv4 address: "${destination.hostname}"`);
+    if (
+      octets.length !== 4 ||
+      !octets.every((o) => Number.isInteger(o) && o >= 0 && o <= 255)
+    ) {
+      throw new TypeError(
+        `Destination must be an IPv4 address: "${destination.hostname}"`,
+      );
     }
     const creds = options.credentials;
     this.#greeting = new Uint8Array([5, 1, creds ? 2 : 0]);
@@ -108,18 +118,24 @@ export class SocksHandshake {
     await writeAll(conn, this.#greeting);
     await readExact(conn, s, 2);
     if (s[0] !== 5 || s[1] !== this.#greeting[2]) {
-      throw new Error(`Proxy chose method ${s[1]}, offered ${this.#greeting[2]}`);
+      throw new Error(
+        `Proxy chose method ${s[1]}, offered ${this.#greeting[2]}`,
+      );
     }
     if (this.#auth) {
       await writeAll(conn, this.#auth);
       await readExact(conn, s, 2);
-      if (s[1] !== 0) throw new Error(`Proxy rejected credentials (status ${s[1]})`);
+      if (s[1] !== 0) {
+        throw new Error(`Proxy rejected credentials (status ${s[1]})`);
+      }
     }
     await writeAll(conn, this.#request);
     // Every valid reply to CONNECT is at least 10 bytes (IPv4 form); read
     // that much in one go and only the rest for IPv6 or domain forms.
     await readExact(conn, s, 10);
-    if (s[0] !== 5 || s[1] !== 0) throw new Error(`Proxy replied ${s[1]} to CONNECT`);
+    if (s[0] !== 5 || s[1] !== 0) {
+      throw new Error(`Proxy replied ${s[1]} to CONNECT`);
+    }
     const total = s[3] === 4 ? 22 : s[3] === 3 ? 7 + (s[4] ?? 0) : 10;
     if (total > 10) await readExact(conn, s.subarray(10), total - 10);
   }

@@ -85,11 +85,17 @@ async function _main(): Promise<void> {
   });
   const lifetimeSecs = Number(values.lifetime);
   if (!(lifetimeSecs > 0 && lifetimeSecs <= 86_400)) {
-    throw new RangeError(`--lifetime must be in (0, 86400]: "${values.lifetime}"`);
+    throw new RangeError(
+      `--lifetime must be in (0, 86400]: "${values.lifetime}"`,
+    );
   }
   const stopper = new AbortController();
   const open = new Set<Deno.TcpConn>();
-  const handlers: Record<string, _Handler> = { echo: _echo, sink: _sink, source: _source };
+  const handlers: Record<string, _Handler> = {
+    echo: _echo,
+    sink: _sink,
+    source: _source,
+  };
   const listeners = new Map<string, Deno.TcpListener>();
   for (const name of Object.keys(handlers)) {
     listeners.set(name, Deno.listen({ hostname: "127.0.0.1", port: 0 }));

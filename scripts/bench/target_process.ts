@@ -14,7 +14,10 @@ export class TargetProcess {
   #child: Deno.ChildProcess;
   #ports: Record<TargetName, number>;
 
-  private constructor(child: Deno.ChildProcess, ports: Record<TargetName, number>) {
+  private constructor(
+    child: Deno.ChildProcess,
+    ports: Record<TargetName, number>,
+  ) {
     this.#child = child;
     this.#ports = ports;
   }
@@ -24,20 +27,33 @@ export class TargetProcess {
    *
    * @param lifetimeSecs upper bound on how long it runs even if never stopped.
    */
-  static async start(script: string, lifetimeSecs: number): Promise<TargetProcess> {
+  static async start(
+    script: string,
+    lifetimeSecs: number,
+  ): Promise<TargetProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net=127.0.0.1", script, "--lifetime", String(Math.ceil(lifetimeSecs))],
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        script,
+        "--lifetime",
+        String(Math.ceil(lifetimeSecs)),
+      ],
       // stdin stays open while we run; its EOF tells the target to exit.
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       let text = "";
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("Target did not report its ports")), START_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error("Target did not report its ports")),
+          START_TIMEOUT_MS,
+        );
       });
       // Bounded by the timeout; the target prints one short line.
       while (!text.includes("\n")) {
@@ -45,7 +61,10 @@ export class TargetProcess {
         if (done) throw new Error("Target exited before reporting its ports");
         text += value;
       }
-      const ports = JSON.parse(text.slice(0, text.indexOf("\n"))) as Record<TargetName, number>;
+      const ports = JSON.parse(text.slice(0, text.indexOf("\n"))) as Record<
+        TargetName,
+        number
+      >;
       return new TargetProcess(child, ports);
     } catch (error) {
       child.kill("SIGKILL");
@@ -77,7 +96,9 @@ export class TargetProcess {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const exited = await Promise.race([
       this.#child.status.then(() => true),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+      new Promise<false>((
+        resolve,
+      ) => (timer = setTimeout(() => resolve(false), 3000))),
     ]);
     clearTimeout(timer);
     if (!exited) {

@@ -42,7 +42,9 @@ export interface ThroughputOptions {
 }
 
 /** Runs one throughput workload and returns its result. */
-export async function runThroughput(options: ThroughputOptions): Promise<LoadResult> {
+export async function runThroughput(
+  options: ThroughputOptions,
+): Promise<LoadResult> {
   const { direction, conns } = options;
   if (!(Number.isInteger(conns) && conns >= 1 && conns <= 256)) {
     throw new RangeError(`Connections must be 1-256: ${conns}`);
@@ -62,7 +64,9 @@ export async function runThroughput(options: ThroughputOptions): Promise<LoadRes
     // Closing sockets at the end of the window makes pending ops throw.
     if (window.stopped) return;
     state.errors++;
-    state.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    state.lastError = error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
   };
   const loops = sockets.map((conn) => {
     if (direction === "up") return _up(conn, window, state).catch(fail);
@@ -87,8 +91,12 @@ export async function runThroughput(options: ThroughputOptions): Promise<LoadRes
     mbPerSec: measured.delta / 1e6 / measured.secs,
   };
   if (state.lastError) result.lastError = state.lastError;
-  if (measured.proxyCpuPct !== undefined) result.proxyCpuPct = measured.proxyCpuPct;
-  if (measured.clientCpuPct !== undefined) result.clientCpuPct = measured.clientCpuPct;
+  if (measured.proxyCpuPct !== undefined) {
+    result.proxyCpuPct = measured.proxyCpuPct;
+  }
+  if (measured.clientCpuPct !== undefined) {
+    result.clientCpuPct = measured.clientCpuPct;
+  }
   return result;
 }
 
@@ -96,14 +104,22 @@ interface _State {
   bytes: number;
 }
 
-async function _up(conn: Deno.TcpConn, window: MeasureWindow, state: _State): Promise<void> {
+async function _up(
+  conn: Deno.TcpConn,
+  window: MeasureWindow,
+  state: _State,
+): Promise<void> {
   const buf = new Uint8Array(CHUNK).fill(0xa5);
   for (let i = 0; i < MAX_OPS && !window.stopped; i++) {
     state.bytes += await conn.write(buf);
   }
 }
 
-async function _down(conn: Deno.TcpConn, window: MeasureWindow, state: _State): Promise<void> {
+async function _down(
+  conn: Deno.TcpConn,
+  window: MeasureWindow,
+  state: _State,
+): Promise<void> {
   const buf = new Uint8Array(CHUNK);
   for (let i = 0; i < MAX_OPS && !window.stopped; i++) {
     const n = await conn.read(buf);
@@ -137,7 +153,9 @@ async function _echo(
       // holds its last partial segment back until it sees an ACK (Nagle); a
       // client that sends nothing meanwhile delays that ACK by ~40 ms, and
       // echo throughput collapses to one window per delayed-ACK timeout.
-      inFlight += await conn.write(room >= ECHO_CHUNK ? out : out.subarray(0, room));
+      inFlight += await conn.write(
+        room >= ECHO_CHUNK ? out : out.subarray(0, room),
+      );
     }
   };
   const reader = async () => {

@@ -39,7 +39,8 @@ export const WORKLOADS: readonly Workload[] = [
     conns: 2000,
     target: "echo",
     auth: false,
-    description: "hold 2,000 tunnels; proxy memory per tunnel (PSS) and base RSS",
+    description:
+      "hold 2,000 tunnels; proxy memory per tunnel (PSS) and base RSS",
   },
   {
     name: "up1",

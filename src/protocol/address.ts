@@ -55,9 +55,7 @@ const _decoder = new TextDecoder("utf-8", { fatal: true });
  * longer than 255 bytes.
  */
 export function toSocksAddress(host: string, port: number): SocksAddress {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Port must be an integer 0-65535, got ${port}`);
-  }
+  _checkPort(port);
   const bare = host.startsWith("[") && host.endsWith("]")
     ? host.slice(1, -1)
     : host;
@@ -91,9 +89,11 @@ export function formatAddress(address: SocksAddress): string {
  *
  * @param address The address to encode.
  * @returns The encoded bytes (7, 19, or 4 + name length).
- * @throws {RangeError} When the host does not fit its type.
+ * @throws {RangeError} When the host does not fit its type or the port is
+ * out of range.
  */
 export function encodeAddress(address: SocksAddress): Uint8Array {
+  _checkPort(address.port);
   let body: Uint8Array | null;
   switch (address.type) {
     case AddressType.IPV4:
@@ -177,6 +177,13 @@ export async function readAddress(
   const bytes = await reader.readExact(size + 2);
   const port = (bytes[size]! << 8) | bytes[size + 1]!;
   return _decodeBody(type, bytes.subarray(0, size), port);
+}
+
+function _checkPort(port: number): void {
+  // Without this, 65536 would go out as port 0 and -1 as 65535.
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Port must be an integer 0-65535, got ${port}`);
+  }
 }
 
 function _ipSize(type: number): number {

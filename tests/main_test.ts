@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function run(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+  };
+}
+
+Deno.test("main() exits 2 with one line naming the bad flag", async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--listen", "nonsense"], /^socks5-deno: --listen: expected HOST:PORT/],
+    [["--bogus"], /^socks5-deno: Unknown option '--bogus'/],
+    [
+      ["--log-level", "loud"],
+      /^socks5-deno: --log-level: expected debug, info, warn or error/,
+    ],
+    [
+      ["--idle-timeout", "soon"],
+      /^socks5-deno: --idle-timeout: expected a duration/,
+    ],
+    [
+      ["--max-sessions", "0"],
+      /^socks5-deno: --max-sessions: expected a positive integer/,
+    ],
+    [["--user", "alice"], /^socks5-deno: --user: expected NAME:PASS/],
+  ];
+  for (const [args, pattern] of cases) {
+    await t.step(args.join(" "), async () => {
+      const { code, stderr } = await run(args);
+      assert.equal(code, 2);
+      assert.match(stderr, pattern);
+      assert.equal(stderr.trimEnd().split("\n").length, 1);
+    });
+  }
+});
+
+Deno.test("main() prints help and version on stdout and exits 0", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  for (
+    const flag of [
+      "--listen",
+      "--user",
+      "--users-file",
+      "--max-sessions",
+      "--log-format",
+      "--allow-open-proxy",
+    ]
+  ) {
+    assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
+  }
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^socks5-deno \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("main() refuses an open proxy on a non-loopback address and exits 1", async () => {
+  const { code, stderr } = await run(["--listen", "0.0.0.0:0"]);
+  assert.equal(code, 1);
+  assert.match(stderr, /without authentication/);
+  assert.match(stderr, /--allow-open-proxy/);
+});
+
+Deno.test("main() shuts down on SIGTERM and exits 0", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      MAIN,
+      "--listen",
+      "127.0.0.1:0",
+      "--log-format",
+      "json",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes('"msg":"listening"')) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  const address = /"address":"([^"]+)"/.exec(text)![1]!;
+  const [hostname, port] = address.split(":");
+  const conn = await Deno.connect({ hostname: hostname!, port: Number(port) });
+  conn.close();
+  child.kill("SIGTERM");
+  while (!(await lines.read()).done) { /* drain until the process exits */ }
+  const status = await child.status;
+  assert.equal(status.code, 0);
+});

@@ -1,0 +1,82 @@
+/**
+ * Byte fixtures for codec tests: hex in and out, and an exact reader over
+ * fixed chunks.
+ *
+ * @module
+ */
+
+import type { ExactReader } from "../../src/protocol/reader.ts";
+
+/**
+ * Parses hex written in byte pairs, spaces optional ("05 01 00").
+ *
+ * @param text The hex.
+ * @returns The bytes.
+ */
+export function hex(text: string): Uint8Array {
+  const digits = text.replace(/\s+/g, "");
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(digits)) {
+    throw new TypeError(`Not hex byte pairs: ${JSON.stringify(text)}`);
+  }
+  const out = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(digits.slice(i * 2, i * 2 + 2), 16);
+  }
+  return out;
+}
+
+/**
+ * Formats bytes as space-separated lower-case hex pairs, for assertions
+ * whose failures read like the fixtures.
+ *
+ * @param bytes The bytes.
+ * @returns For example `05 01 00`.
+ */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+/**
+ * An {@linkcode ExactReader} over fixed chunks, as if each chunk were one
+ * network read. Reads may span chunks; running out throws
+ * `Deno.errors.UnexpectedEof` like the real reader.
+ */
+export class ChunkReader implements ExactReader {
+  #pending: Uint8Array;
+  /** The lengths asked for, in order. */
+  readonly calls: number[] = [];
+
+  /**
+   * Creates the instance.
+   *
+   * @param chunks Hex strings or bytes, concatenated in order.
+   */
+  constructor(...chunks: Array<string | Uint8Array>) {
+    const parts = chunks.map((c) => typeof c === "string" ? hex(c) : c);
+    this.#pending = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      this.#pending.set(part, offset);
+      offset += part.length;
+    }
+  }
+
+  /** Reads exactly `length` bytes. */
+  readExact(length: number): Promise<Uint8Array> {
+    this.calls.push(length);
+    if (length > this.#pending.length) {
+      this.#pending = new Uint8Array(0);
+      return Promise.reject(
+        new Deno.errors.UnexpectedEof(`Wanted ${length} bytes`),
+      );
+    }
+    const out = this.#pending.slice(0, length);
+    this.#pending = this.#pending.subarray(length);
+    return Promise.resolve(out);
+  }
+
+  /** The bytes not read yet, as hex. */
+  rest(): string {
+    return toHex(this.#pending);
+  }
+}
