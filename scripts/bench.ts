@@ -61,7 +61,7 @@ Default run: about 5-8 minutes; --reps 1 --secs 2 takes about a minute.`;
 
 /** Credentials of the auth instances; loopback only, never a real secret. */
 const BENCH_CREDENTIALS: Credentials = { user: "bench", pass: "secret" };
-/** Held tunnels in the idle workload (from its name). */
+/** Seconds the idle workload holds its tunnels before checking they still echo. */
 const IDLE_HOLD_SECS = 1;
 
 interface _Options {

@@ -139,6 +139,8 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(Number(match[1]) * scale);
 }
 
+const _UNEXPECTED_POSITIONAL = "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+
 /**
  * Turns command-line arguments into a configuration.
  *
@@ -182,6 +184,13 @@ export async function parseCli(
       },
     }));
   } catch (error) {
+    // A stray argument is not echoed: it may be a password split off its
+    // --user value ("--user alice :s3cret").
+    if ((error as { code?: unknown } | null)?.code === _UNEXPECTED_POSITIONAL) {
+      throw new UsageError(
+        "Unexpected argument (not shown, it may hold a password): every option is a --flag",
+      );
+    }
     // parseArgs names the flag in its message; keep it to one line.
     throw new UsageError(
       (error instanceof Error ? error.message : String(error)).split("\n")[0]!

@@ -17,8 +17,10 @@ import {
 import { closeQuietly } from "./io/close_quietly.ts";
 import { FrameReader } from "./io/frame_reader.ts";
 import { type ByteCounter, writeAll } from "./io/relay.ts";
+import { resolveWithin } from "./net/resolver.ts";
 import {
   formatAddress,
+  formatHostPort,
   type SocksAddress,
   toSocksAddress,
 } from "./protocol/address.ts";
@@ -202,7 +204,7 @@ export class Session implements Watched {
     const host = destination.host;
     const addresses = ipFamily(host) !== null
       ? [canonicalIp(host)]
-      : (await this.server.resolver.resolve(host, this.signal)).map(
+      : (await resolveWithin(this.server.resolver, host, this.signal)).map(
         canonicalIp,
       );
     const permitted: string[] = [];
@@ -279,7 +281,9 @@ export class Session implements Watched {
       this.destination = request.destination;
       this.#awaitingReply = true;
     } finally {
-      this.leftover = reader.release();
+      // From here on the connection is read with conn.read(); the stream
+      // stays locked and unused.
+      this.leftover = reader.takeRest();
     }
   }
 
@@ -390,9 +394,7 @@ export class Session implements Watched {
         : _message(failure);
     }
     logger.log("info", "session", {
-      client: formatAddress(
-        toSocksAddress(this.client.hostname, this.client.port),
-      ),
+      client: formatHostPort(this.client.hostname, this.client.port),
       user: this.user,
       command: this.command === null
         ? null

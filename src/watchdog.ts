@@ -62,7 +62,8 @@ export class Watchdog {
    */
   watch(item: Watched, timeoutMs: number): void {
     if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-      this.#entries.delete(item);
+      // unwatch() also stops the interval when nothing else is watched.
+      this.unwatch(item);
       return;
     }
     this.#entries.set(item, {

@@ -3,6 +3,11 @@
  * 32-byte echo → close, and the run reports completions per second and the
  * latency of one iteration (p50, p99).
  *
+ * The destination (the `once` target) closes first after its echo; the loop
+ * waits for that EOF to arrive through the proxy, then closes. So an
+ * iteration also covers the proxy passing a close on, and TIME_WAIT entries
+ * stay on the listening sides instead of eating ephemeral ports.
+ *
  * @module
  */
 
@@ -11,9 +16,8 @@ import type { LoadResult } from "./load_result.ts";
 import { MeasureWindow } from "./measure_window.ts";
 import { readExact, writeAll } from "./socks_client.ts";
 import { quantileInPlace } from "./stats.ts";
+import { ONCE_MESSAGE_BYTES } from "./workloads.ts";
 
-/** Payload echoed once per iteration. */
-const MESSAGE_BYTES = 32;
 /** Upper bound of iterations per worker per run. */
 const MAX_ITERATIONS = 5_000_000;
 /** Latency samples kept; beyond this, iterations are counted but not timed. */
@@ -27,7 +31,7 @@ const DRAIN_MS = 2000;
 export interface ConnRateOptions {
   /** Concurrent workers, 1–1024. */
   workers: number;
-  /** Route to the echo server. */
+  /** Route to the `once` target. */
   route: Route;
   /** Warm-up seconds before the window. */
   warmupSecs: number;
@@ -52,8 +56,8 @@ export async function runConnRate(
 
   const worker = async () => {
     const dialer = new Dialer(options.route);
-    const message = new Uint8Array(MESSAGE_BYTES).fill(0x42);
-    const reply = new Uint8Array(MESSAGE_BYTES);
+    const message = new Uint8Array(ONCE_MESSAGE_BYTES).fill(0x42);
+    const reply = new Uint8Array(ONCE_MESSAGE_BYTES);
     for (let i = 0; i < MAX_ITERATIONS && !window.stopped; i++) {
       const t0 = performance.now();
       let conn: Deno.TcpConn | undefined;
@@ -61,7 +65,10 @@ export async function runConnRate(
         conn = await dialer.open();
         current.add(conn);
         await writeAll(conn, message);
-        await readExact(conn, reply, MESSAGE_BYTES);
+        await readExact(conn, reply, ONCE_MESSAGE_BYTES);
+        if ((await conn.read(reply)) !== null) {
+          throw new Error("Expected the destination's close after the echo");
+        }
       } catch (error) {
         if (!window.stopped) {
           state.errors++;

@@ -46,7 +46,8 @@ export async function writeAll(
 ): Promise<void> {
   let done = 0;
   while (done < buf.length) {
-    done += await conn.write(done === 0 ? buf : buf.subarray(done));
+    const n = await conn.write(done === 0 ? buf : buf.subarray(done));
+    done += n;
   }
 }
 

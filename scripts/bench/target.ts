@@ -3,9 +3,13 @@
  * their CPU is not charged to the load generator or the proxy.
  *
  * Listens on 127.0.0.1, ephemeral ports, and prints one JSON line to stdout:
- * `{"echo":P1,"sink":P2,"source":P3}`.
+ * `{"echo":P1,"once":P2,"sink":P3,"source":P4}`.
  *
  * - echo: writes back whatever it reads;
+ * - once: reads one 32-byte message, writes it back and closes first. The
+ *   side that closes first keeps the TIME_WAIT entry; on the server side it
+ *   pins no ephemeral port, so tens of thousands of connection-rate loops do
+ *   not exhaust the client's (and the proxy's) ephemeral ports;
  * - sink: reads and discards;
  * - source: writes a fixed buffer until the peer goes away.
  *
@@ -18,7 +22,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { writeAll } from "./socks_client.ts";
+import { readExact, writeAll } from "./socks_client.ts";
+import { ONCE_MESSAGE_BYTES } from "./workloads.ts";
 
 /** Upper bound of accepted connections per listener over the process life. */
 const MAX_ACCEPTS = 5_000_000;
@@ -34,6 +39,13 @@ async function _echo(conn: Deno.TcpConn, stop: AbortSignal): Promise<void> {
     if (n === null) return;
     await writeAll(conn, buf.subarray(0, n));
   }
+}
+
+async function _once(conn: Deno.TcpConn): Promise<void> {
+  const buf = new Uint8Array(ONCE_MESSAGE_BYTES);
+  await readExact(conn, buf, ONCE_MESSAGE_BYTES);
+  await writeAll(conn, buf);
+  // _serve closes the connection as soon as this returns.
 }
 
 async function _sink(conn: Deno.TcpConn, stop: AbortSignal): Promise<void> {
@@ -93,6 +105,7 @@ async function _main(): Promise<void> {
   const open = new Set<Deno.TcpConn>();
   const handlers: Record<string, _Handler> = {
     echo: _echo,
+    once: _once,
     sink: _sink,
     source: _source,
   };

@@ -111,7 +111,10 @@ async function _up(
 ): Promise<void> {
   const buf = new Uint8Array(CHUNK).fill(0xa5);
   for (let i = 0; i < MAX_OPS && !window.stopped; i++) {
-    state.bytes += await conn.write(buf);
+    // Never `state.bytes += await ...`: that reads `state.bytes` before the
+    // await and loses the other connections' updates made meanwhile.
+    const n = await conn.write(buf);
+    state.bytes += n;
   }
 }
 
@@ -148,14 +151,14 @@ async function _echo(
         wake = undefined;
         continue;
       }
-      // Refill the window as soon as any byte comes back, never waiting for
-      // room for a whole chunk. A proxy without TCP_NODELAY (microsocks)
-      // holds its last partial segment back until it sees an ACK (Nagle); a
-      // client that sends nothing meanwhile delays that ACK by ~40 ms, and
-      // echo throughput collapses to one window per delayed-ACK timeout.
-      inFlight += await conn.write(
+      // Top the window up to the byte, as an epoll sender would, so that
+      // exactly ECHO_WINDOW bytes are in flight whatever sizes come back.
+      const n = await conn.write(
         room >= ECHO_CHUNK ? out : out.subarray(0, room),
       );
+      // Added after the await: the reader lowers inFlight meanwhile, and
+      // `inFlight += await ...` would overwrite its updates.
+      inFlight += n;
     }
   };
   const reader = async () => {

@@ -5,7 +5,13 @@
  */
 
 /** Which target server a workload talks to. */
-export type TargetName = "echo" | "sink" | "source";
+export type TargetName = "echo" | "once" | "sink" | "source";
+
+/**
+ * Bytes of the one echo in a connection-rate loop. The `once` target reads
+ * exactly this many, echoes them and closes.
+ */
+export const ONCE_MESSAGE_BYTES = 32;
 
 /** One named workload. */
 export interface Workload {
@@ -86,7 +92,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: "cr1",
     kind: "cr",
     conns: 1,
-    target: "echo",
+    target: "once",
     auth: false,
     description: "1 worker: connect, greeting, CONNECT, 32 B echo, close",
   },
@@ -94,7 +100,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: "cr64",
     kind: "cr",
     conns: 64,
-    target: "echo",
+    target: "once",
     auth: false,
     description: "64 concurrent workers, same loop as cr1",
   },
@@ -102,7 +108,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: "cr64auth",
     kind: "cr",
     conns: 64,
-    target: "echo",
+    target: "once",
     auth: true,
     directAs: "cr64",
     description: "cr64 with RFC 1929 username/password auth",

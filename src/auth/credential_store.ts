@@ -5,8 +5,6 @@
  * @module
  */
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-
 /** Checks RFC 1929 credentials. */
 export interface CredentialStore {
   /**
@@ -24,26 +22,26 @@ export interface CredentialStore {
 
 /**
  * Users and passwords held in memory. Passwords are kept only as HMAC-SHA256
- * digests under a key made at start-up; a check computes the digest of the
- * offered password and compares 32 bytes with `timingSafeEqual`, so the time
- * taken does not depend on where the passwords differ, on their lengths, or on
- * whether the user exists (an unknown user is compared against a dummy
- * digest).
+ * digests (Web Crypto) under a random key made at start-up; a check computes
+ * the digest of the offered password and compares all 32 bytes with a
+ * branch-free loop, so the time taken does not depend on where the passwords
+ * differ, on their lengths, or on whether the user exists (an unknown user is
+ * compared against a dummy digest).
  *
  * @example
  * ```ts
  * import { StaticCredentials } from "./credential_store.ts";
  * const store = new StaticCredentials({ alice: "s3cret" });
- * store.verify("alice", new TextEncoder().encode("s3cret")); // true
+ * await store.verify("alice", new TextEncoder().encode("s3cret")); // true
  * ```
  */
 export class StaticCredentials implements CredentialStore {
-  #key = randomBytes(32);
-  #digests = new Map<string, Uint8Array>();
-  #dummy: Uint8Array;
+  #key: Promise<CryptoKey>;
+  #digests = new Map<string, Promise<Uint8Array>>();
+  #dummy: Promise<Uint8Array>;
 
   /**
-   * Creates the instance.
+   * Creates a store from usernames and passwords.
    *
    * @param users Username to password.
    * @throws {RangeError} When a name or password is empty or longer than the
@@ -52,6 +50,11 @@ export class StaticCredentials implements CredentialStore {
   constructor(users: Record<string, string> | Map<string, string>) {
     const entries = users instanceof Map ? users : Object.entries(users);
     const encoder = new TextEncoder();
+    this.#key = crypto.subtle.generateKey(
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     for (const [name, password] of entries) {
       const nameBytes = encoder.encode(name).length;
       const passBytes = encoder.encode(password).length;
@@ -67,7 +70,7 @@ export class StaticCredentials implements CredentialStore {
       }
       this.#digests.set(name, this.#digest(encoder.encode(password)));
     }
-    this.#dummy = this.#digest(randomBytes(32));
+    this.#dummy = this.#digest(crypto.getRandomValues(new Uint8Array(32)));
   }
 
   /** How many users there are. */
@@ -76,16 +79,24 @@ export class StaticCredentials implements CredentialStore {
   }
 
   /** Checks credentials in constant time. */
-  verify(username: string, password: Uint8Array): boolean {
+  async verify(username: string, password: Uint8Array): Promise<boolean> {
     const expected = this.#digests.get(username);
-    const matches = timingSafeEqual(
-      this.#digest(password),
-      expected ?? this.#dummy,
-    );
+    const offered = await this.#digest(password);
+    const matches = _equal(offered, await (expected ?? this.#dummy));
     return matches && expected !== undefined;
   }
 
-  #digest(bytes: Uint8Array): Uint8Array {
-    return createHmac("sha256", this.#key).update(bytes).digest();
+  async #digest(bytes: Uint8Array): Promise<Uint8Array> {
+    const key = await this.#key;
+    return new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, bytes as Uint8Array<ArrayBuffer>),
+    );
   }
+}
+
+/** Compares two digests of equal length without an early exit. */
+function _equal(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
 }

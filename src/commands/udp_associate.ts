@@ -6,6 +6,7 @@
  */
 
 import { closeQuietly } from "../io/close_quietly.ts";
+import { resolveWithin } from "../net/resolver.ts";
 import { type SocksAddress, toSocksAddress } from "../protocol/address.ts";
 import { Reply } from "../protocol/constants.ts";
 import { canonicalIp, type IpFamily, ipFamily } from "../protocol/ip.ts";
@@ -246,7 +247,7 @@ class _Association {
     );
     let addresses: string[];
     try {
-      addresses = (await resolver.resolve(name, controller.signal)).map(
+      addresses = (await resolveWithin(resolver, name, controller.signal)).map(
         canonicalIp,
       );
     } finally {

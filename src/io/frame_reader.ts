@@ -83,9 +83,22 @@ export class FrameReader implements ExactReader {
    * @returns A copy of the unread bytes; empty when there are none.
    */
   release(): Uint8Array {
+    const rest = this.takeRest();
+    this.#reader.releaseLock();
+    return rest;
+  }
+
+  /**
+   * Returns the bytes read past the last frame but keeps the stream locked:
+   * for an owner that reads the connection directly from here on. It skips
+   * `releaseLock()`, which rejects the reader's `closed` promise with a new
+   * `TypeError` and measurably slows short sessions.
+   *
+   * @returns A copy of the unread bytes; empty when there are none.
+   */
+  takeRest(): Uint8Array {
     const rest = this.#buffer.slice(this.#start, this.#end);
     this.#start = this.#end = 0;
-    this.#reader.releaseLock();
     return rest;
   }
 
@@ -100,17 +113,37 @@ export class FrameReader implements ExactReader {
         this.#end,
         this.#greedy ? _CAPACITY - this.#end : length - this.#end,
       );
-      const { value, done } = await this.#reader.read(view, {
-        min: length - this.#end,
-      });
+      const missing = length - this.#end;
+      let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+      try {
+        result = await this.#reader.read(view, { min: missing });
+      } catch (error) {
+        // The stream kept the buffer; a fresh one keeps release() working.
+        this.#discard();
+        // A byte stream whose close was requested with fewer than `min` bytes
+        // queued errors with a TypeError (Streams spec,
+        // ReadableByteStreamControllerPullInto): that is an early end too.
+        if (!(error instanceof TypeError)) throw error;
+        throw new Deno.errors.UnexpectedEof(
+          `Stream ended ${missing} bytes before the frame's end`,
+          { cause: error },
+        );
+      }
+      const { value, done } = result;
       // The BYOB reader transfers the buffer; keep the one it hands back.
       if (value) this.#buffer = new Uint8Array(value.buffer);
+      else this.#discard();
       if (done || !value) {
         throw new Deno.errors.UnexpectedEof(
-          `Stream ended ${length - this.#end} bytes before the frame's end`,
+          `Stream ended ${missing} bytes before the frame's end`,
         );
       }
       this.#end += value.length;
     }
+  }
+
+  #discard(): void {
+    this.#buffer = new Uint8Array(_CAPACITY);
+    this.#start = this.#end = 0;
   }
 }

@@ -73,16 +73,18 @@ export async function relay(
     closeQuietly(client);
     closeQuietly(target);
   };
+  const ends = { count: 0 };
   await Promise.all([
     _pump(
       client,
       target,
       options.up,
+      ends,
       options.clientPrefix,
       options.clientPending,
     )
       .catch(fail),
-    _pump(target, client, options.down).catch(fail),
+    _pump(target, client, options.down, ends).catch(fail),
   ]);
   closeQuietly(client);
   closeQuietly(target);
@@ -108,6 +110,7 @@ async function _pump(
   source: Deno.Conn,
   sink: Deno.Conn,
   counter: ByteCounter,
+  ends: { count: number },
   prefix?: Uint8Array,
   pending?: PendingRead,
 ): Promise<void> {
@@ -136,6 +139,10 @@ async function _pump(
     }
     n = await source.read(buffer);
   }
+  // When the other direction has ended too, the relay closes both sockets
+  // next, and close() sends the FIN: a shutdown() here would be a wasted
+  // system call on every short-lived connection.
+  if (++ends.count === 2) return;
   try {
     sink.closeWrite();
   } catch {

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
 import { SocksError } from "../errors.ts";
 import { Reply } from "../protocol/constants.ts";
 
@@ -38,6 +37,9 @@ export class SystemResolver implements Resolver {
     try {
       // getaddrinfo cannot be cancelled; racing it against the signal lets
       // the session move on while the lookup finishes in the background.
+      // Loaded on first use: Node's compatibility layer costs memory and
+      // start-up time that a server handling only IP literals never needs.
+      const { lookup } = await import("node:dns/promises");
       found = await _race(
         lookup(hostname, { all: true, order: "verbatim" }),
         signal,
@@ -58,6 +60,34 @@ export class SystemResolver implements Resolver {
     }
     return found.map((entry) => entry.address);
   }
+}
+
+/**
+ * Resolves a name through any {@linkcode Resolver}, holding it to its
+ * contract: the lookup ends when `signal` aborts even if the resolver ignores
+ * the signal (its late answer is dropped), and an empty answer is a failure.
+ *
+ * @param resolver The resolver hook.
+ * @param hostname A domain name.
+ * @param signal Bounds the lookup (connect deadline, session end).
+ * @returns At least one address, as the resolver returned them.
+ * @throws {SocksError} With REP X'04' when the resolver found no address;
+ * the signal's reason when it aborted first; whatever the resolver threw.
+ */
+export async function resolveWithin(
+  resolver: Resolver,
+  hostname: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  signal.throwIfAborted();
+  const addresses = await _race(resolver.resolve(hostname, signal), signal);
+  if (addresses.length === 0) {
+    throw new SocksError(
+      Reply.HOST_UNREACHABLE,
+      `No addresses for ${JSON.stringify(hostname)}`,
+    );
+  }
+  return addresses;
 }
 
 function _race<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -41,7 +41,9 @@ export const UNSPECIFIED_ADDRESS: Readonly<SocksAddress> = Object.freeze({
 });
 
 const _encoder = new TextEncoder();
-const _decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the name instead of silently dropping
+// it, so the name rulesets and resolvers see is the name that was sent.
+const _decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Builds a {@linkcode SocksAddress} from a host string, choosing the address
@@ -70,6 +72,17 @@ export function toSocksAddress(host: string, port: number): SocksAddress {
     );
   }
   return { type: AddressType.DOMAIN, host: bare, port };
+}
+
+/**
+ * Formats a host and port as `host:port`, with IPv6 literals in brackets.
+ *
+ * @param host An IP literal (no brackets) or a name.
+ * @param port The port.
+ * @returns For example `192.0.2.1:80` or `[2001:db8::1]:443`.
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -29,7 +29,8 @@ export interface UserPassRequest {
 }
 
 const _encoder = new TextEncoder();
-const _decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is part of the username, not dropped.
+const _decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Reads an RFC 1929 request.

@@ -57,12 +57,12 @@ interface _Block {
  * @throws {RangeError} When it is not a valid block.
  */
 export function parseCidr(cidr: string): { bytes: Uint8Array; bits: number } {
-  const [ip, bitsText] = cidr.split("/");
+  const [ip, bitsText, ...extra] = cidr.split("/");
   const bytes = parseIPv4(ip ?? "") ?? parseIPv6(ip ?? "");
   const bits = Number(bitsText);
   if (
     !bytes || bitsText === undefined || !/^\d+$/.test(bitsText) ||
-    bits > bytes.length * 8
+    bits > bytes.length * 8 || extra.length > 0
   ) {
     throw new RangeError(`Invalid CIDR block ${JSON.stringify(cidr)}`);
   }

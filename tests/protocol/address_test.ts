@@ -63,7 +63,7 @@ const FIXTURES: Array<[string, SocksAddress, string]> = [
   ],
 ];
 
-Deno.test("encodeAddress() writes ATYP, ADDR and PORT for every address type", async (t) => {
+Deno.test("encodeAddress() writes ATYP, ADDR and PORT when given each address type", async (t) => {
   for (const [name, address, bytes] of FIXTURES) {
     await t.step(name, () => {
       assert.equal(toHex(encodeAddress(address)), toHex(hex(bytes)));
@@ -71,7 +71,7 @@ Deno.test("encodeAddress() writes ATYP, ADDR and PORT for every address type", a
   }
 });
 
-Deno.test("decodeAddress() reads back what encodeAddress() wrote for every address type", async (t) => {
+Deno.test("decodeAddress() reads back what encodeAddress() wrote when given each address type", async (t) => {
   for (const [name, address, bytes] of FIXTURES) {
     await t.step(name, () => {
       const wire = hex(bytes);
@@ -239,7 +239,7 @@ Deno.test("readAddress() rejects with UnexpectedEof when the stream ends early",
   }
 });
 
-Deno.test("toSocksAddress() chooses the address type from the host's form", async (t) => {
+Deno.test("toSocksAddress() chooses the address type from the host's form when building", async (t) => {
   const cases: Array<[string, SocksAddress]> = [
     ["192.0.2.1", { type: AddressType.IPV4, host: "192.0.2.1", port: 80 }],
     ["2001:db8::1", { type: AddressType.IPV6, host: "2001:db8::1", port: 80 }],
@@ -340,7 +340,7 @@ Deno.test("encodeAddress() throws RangeError when the port is out of range", asy
   }
 });
 
-Deno.test("formatAddress() writes host:port with IPv6 in brackets", () => {
+Deno.test("formatAddress() writes host:port when given each address type, IPv6 in brackets", () => {
   assert.equal(
     formatAddress({ type: AddressType.IPV4, host: "192.0.2.1", port: 80 }),
     "192.0.2.1:80",

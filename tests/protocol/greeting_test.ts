@@ -74,7 +74,9 @@ Deno.test("readGreeting() throws VersionError when VER is not 05", async (t) => 
         assert.equal(error.reply, Reply.GENERAL_FAILURE);
         assert.equal(
           error.message,
-          `Unsupported SOCKS version 0x${version.toString(16).padStart(2, "0")}`,
+          `Unsupported SOCKS version 0x${
+            version.toString(16).padStart(2, "0")
+          }`,
         );
         return true;
       });
@@ -95,7 +97,7 @@ Deno.test("readGreeting() rejects with UnexpectedEof when the stream ends early"
   }
 });
 
-Deno.test("encodeGreeting() writes VER, NMETHODS and METHODS", async (t) => {
+Deno.test("encodeGreeting() writes VER, NMETHODS and METHODS when given methods", async (t) => {
   await t.step("no auth", () => {
     assert.equal(toHex(encodeGreeting([Method.NO_AUTH])), "05 01 00");
   });
@@ -123,7 +125,7 @@ Deno.test("encodeGreeting() throws RangeError when given 0 or more than 255 meth
   });
 });
 
-Deno.test("encodeMethodChoice() writes VER and METHOD", () => {
+Deno.test("encodeMethodChoice() writes VER and METHOD when given a method", () => {
   assert.equal(toHex(encodeMethodChoice(Method.NO_AUTH)), "05 00");
   assert.equal(toHex(encodeMethodChoice(Method.USERPASS)), "05 02");
   assert.equal(toHex(encodeMethodChoice(Method.NO_ACCEPTABLE)), "05 ff");

@@ -148,7 +148,7 @@ Deno.test("parseIPv6() returns null when the literal is malformed", async (t) =>
   }
 });
 
-Deno.test("formatIPv4() writes a dotted quad from the first four bytes", () => {
+Deno.test("formatIPv4() writes a dotted quad when given four or more bytes", () => {
   assert.equal(formatIPv4(hex("c0 00 02 01")), "192.0.2.1");
   assert.equal(formatIPv4(hex("00 00 00 00 ff")), "0.0.0.0");
 });
@@ -227,7 +227,7 @@ Deno.test("ipFamily() names the family when given a literal and null otherwise",
   assert.equal(ipFamily("010.0.0.1"), null);
 });
 
-Deno.test("canonicalIp() rewrites a literal into canonical text", async (t) => {
+Deno.test("canonicalIp() rewrites a literal into canonical text when given an IP", async (t) => {
   const cases: Array<[string, string]> = [
     ["2001:DB8:0:0::1", "2001:db8::1"],
     ["2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"],

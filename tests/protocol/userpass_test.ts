@@ -12,7 +12,7 @@ import { ChunkReader, hex, toHex } from "./_fixtures.ts";
 /** "alice" / "s3cret" */
 const ALICE = "01 05 61 6c 69 63 65 06 73 33 63 72 65 74";
 
-Deno.test("encodeUserPassRequest() writes VER, ULEN, UNAME, PLEN and PASSWD", async (t) => {
+Deno.test("encodeUserPassRequest() writes VER, ULEN, UNAME, PLEN and PASSWD when given credentials", async (t) => {
   await t.step("ASCII", () => {
     assert.equal(toHex(encodeUserPassRequest("alice", "s3cret")), ALICE);
   });
@@ -129,7 +129,7 @@ Deno.test("readUserPassRequest() rejects with UnexpectedEof when the stream ends
   }
 });
 
-Deno.test("encodeUserPassReply() writes VER and STATUS", () => {
+Deno.test("encodeUserPassReply() writes VER and STATUS when given a status", () => {
   assert.equal(toHex(encodeUserPassReply(0x00)), "01 00");
   assert.equal(toHex(encodeUserPassReply(0x01)), "01 01");
 });

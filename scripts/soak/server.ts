@@ -1,0 +1,197 @@
+/**
+ * The server under soak: the real program (`deno run main.ts`) as a child
+ * process, on free loopback ports, with its metrics endpoint, its warnings
+ * and errors, and its resident memory.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** The server's counters that the soak reports, from its metrics endpoint. */
+export interface ServerMetrics {
+  sessionsActive: number;
+  sessionsTotal: number;
+  bytesUp: number;
+  bytesDown: number;
+  udpDropped: number;
+}
+
+/** A running server process. */
+export class SoakServer implements AsyncDisposable {
+  /** The SOCKS5 address. */
+  readonly addr: { hostname: string; port: number };
+  /** Warning and error log lines, parsed. */
+  readonly logs: Array<Record<string, unknown>> = [];
+  #child: Deno.ChildProcess;
+  #metricsUrl: string;
+  #reading: Promise<void>;
+  #exited = false;
+  #status: Promise<Deno.CommandStatus>;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    port: number,
+    metricsPort: number,
+  ) {
+    this.#child = child;
+    this.addr = { hostname: "127.0.0.1", port };
+    this.#metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    this.#status = child.status.then((status) => {
+      this.#exited = true;
+      return status;
+    });
+    this.#reading = this.#readLogs();
+  }
+
+  /**
+   * Starts the server with JSON logs at level warn and waits until it
+   * answers on its metrics endpoint.
+   *
+   * @param extraArgs Further flags (timeouts).
+   * @returns The running server.
+   */
+  static async start(extraArgs: readonly string[]): Promise<SoakServer> {
+    const port = _freePort();
+    const metricsPort = _freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        MAIN,
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--metrics",
+        `127.0.0.1:${metricsPort}`,
+        "--log-format",
+        "json",
+        "--log-level",
+        "warn",
+        ...extraArgs,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const server = new SoakServer(child, port, metricsPort);
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+      if (server.#exited) break;
+      try {
+        await server.metrics();
+        return server;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await server[Symbol.asyncDispose]();
+    throw new Error(
+      `Server did not start: ${JSON.stringify(server.logs.slice(0, 3))}`,
+    );
+  }
+
+  /** The server's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /**
+   * Reads the server's counters.
+   *
+   * @returns The values the report uses.
+   */
+  async metrics(): Promise<ServerMetrics> {
+    const response = await fetch(this.#metricsUrl, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await response.text();
+    const sum = (name: string) => {
+      let total = 0;
+      for (const line of text.split("\n")) {
+        if (
+          line.startsWith(`socks5_${name} `) ||
+          line.startsWith(`socks5_${name}{`)
+        ) {
+          total += Number(line.slice(line.lastIndexOf(" ") + 1));
+        }
+      }
+      return total;
+    };
+    return {
+      sessionsActive: sum("sessions_active"),
+      sessionsTotal: sum("sessions_total"),
+      bytesUp: sum("bytes_up_total"),
+      bytesDown: sum("bytes_down_total"),
+      udpDropped: sum("udp_dropped_total"),
+    };
+  }
+
+  /**
+   * The process's resident set size, from `/proc/PID/status`.
+   *
+   * @returns KiB, or `undefined` when it cannot be read.
+   */
+  rssKib(): number | undefined {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+      const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+      return match ? Number(match[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Stops the server with SIGTERM and waits for it.
+   *
+   * @returns Its exit code.
+   */
+  async stop(): Promise<number> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    const status = await this.#status;
+    await this.#reading;
+    return status.code;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #readLogs(): Promise<void> {
+    let rest = "";
+    try {
+      for await (
+        const text of this.#child.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        rest += text;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          if (!line.startsWith("{")) continue;
+          try {
+            this.logs.push(JSON.parse(line));
+          } catch { /* a partial line from a crash: ignore */ }
+        }
+      }
+    } catch { /* the pipe closed */ }
+  }
+}
+
+/** A loopback TCP port that was free a moment ago. */
+function _freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
