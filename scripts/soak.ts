@@ -254,13 +254,15 @@ async function main(args: string[]): Promise<number> {
     [
       "sessions drained",
       active === 0,
-      `${active} active ${DRAIN_MS / 1000}s after the load stopped`,
+      active === 0
+        ? `all ended within ${DRAIN_MS / 1000}s of the load stopping`
+        : `${active} still active ${DRAIN_MS / 1000}s after the load stopped`,
     ],
     ["clean exit", exitCode === 0, `exit code ${exitCode} on SIGTERM`],
     [
       "RSS plateau",
       memory.ok,
-      `max ${memory.firstThirdMaxMib.toFixed(1)} MiB in the first third, ` +
+      `max ${memory.middleThirdMaxMib.toFixed(1)} MiB in the middle third, ` +
       `${memory.lastThirdMaxMib.toFixed(1)} MiB in the last (limit ${
         memory.limitMib.toFixed(1)
       }); ` +
@@ -286,6 +288,9 @@ async function main(args: string[]): Promise<number> {
   );
   for (const l of [...serverErrors, ...warnings].slice(0, 5)) {
     console.log(`  server ${l.level}: ${JSON.stringify(l)}`);
+  }
+  for (const line of server.stderr.slice(0, 40)) {
+    console.log(`  server stderr: ${line}`);
   }
   console.log("");
   for (const [name, ok, detail] of checks) {

@@ -42,6 +42,8 @@ export interface CliConfig {
   graceMs: number;
   /** Where to serve Prometheus metrics, if anywhere. */
   metricsListen: ListenAddress | null;
+  /** How many event loops (Web Workers sharing the port); 1 = in-process. */
+  workers: number;
 }
 
 /** The `--help` text. */
@@ -88,6 +90,11 @@ Observability:
                             info logs one access line per session.
   --log-format FORMAT       text | json. Default text. Logs go to stderr.
   --metrics HOST:PORT       Serve Prometheus metrics at http://HOST:PORT/metrics.
+
+Performance:
+  --workers N               Run N event loops (Web Workers sharing the port
+                            with SO_REUSEPORT, Linux). Default 1. Limits such
+                            as --max-sessions apply per worker.
 
   --help                    Show this help.
   --version                 Show the version.
@@ -179,6 +186,7 @@ export async function parseCli(
         "log-level": { type: "string" },
         "log-format": { type: "string" },
         metrics: { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -204,6 +212,7 @@ export async function parseCli(
     logFormat: "text",
     graceMs: 10_000,
     metricsListen: null,
+    workers: 1,
   };
   if (values.help) return { ...base, action: "help" };
   if (values.version) return { ...base, action: "version" };
@@ -332,6 +341,16 @@ export async function parseCli(
     serve.maxSessions = Number(text);
   }
 
+  const workersText = values.workers ?? "1";
+  if (!/^[1-9]\d{0,2}$/.test(workersText)) {
+    throw new UsageError(
+      `--workers: expected an integer 1-999, got ${
+        JSON.stringify(workersText)
+      }`,
+    );
+  }
+  const workers = Number(workersText);
+
   const logLevel = values["log-level"] ?? "info";
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new UsageError(
@@ -357,5 +376,6 @@ export async function parseCli(
     metricsListen: values.metrics === undefined
       ? null
       : parseHostPort(values.metrics, "--metrics"),
+    workers,
   };
 }

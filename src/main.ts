@@ -6,10 +6,16 @@
  */
 
 import { HELP, parseCli, UsageError, VERSION } from "./cli.ts";
+import { startCluster } from "./cluster.ts";
+import { createBatchedWriter } from "./observability/batched_writer.ts";
 import { createLogger } from "./observability/logger.ts";
 import { MemoryMetrics } from "./observability/metrics.ts";
-import { serveMetrics } from "./observability/metrics_endpoint.ts";
-import { serve } from "./server.ts";
+import {
+  type PrometheusSource,
+  serveMetrics,
+} from "./observability/metrics_endpoint.ts";
+import { formatHostPort } from "./protocol/address.ts";
+import { serve, type ShutdownOptions } from "./server.ts";
 
 /** How long log lines may wait in memory before they are written. */
 const _LOG_FLUSH_MS = 50;
@@ -43,70 +49,86 @@ export async function main(args: readonly string[]): Promise<number> {
 
   // Lines are batched so a busy server pays one write per interval rather
   // than one per session.
-  let pending = "";
-  let flushTimer: ReturnType<typeof setTimeout> | undefined;
-  const flush = () => {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
+  const out = createBatchedWriter((text) => {
     try {
       stderr(text);
     } catch {
       // stderr is gone (closed pipe): nothing useful left to do with logs.
     }
-  };
+  }, _LOG_FLUSH_MS);
   const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
-    write: (line) => {
-      pending += line + "\n";
-      if (pending.length > 64 * 1024) flush();
-      else flushTimer ??= setTimeout(flush, _LOG_FLUSH_MS);
-    },
+    write: out.write,
   });
 
-  const metrics = new MemoryMetrics();
-  let server;
+  let running: {
+    finished: Promise<void>;
+    shutdown(options: ShutdownOptions): Promise<void>;
+    metrics: PrometheusSource;
+  };
   try {
-    server = serve({ ...config.serve, logger, metrics });
+    if (config.workers > 1) {
+      const cluster = await startCluster({
+        workers: config.workers,
+        serve: config.serve,
+        logLevel: config.logLevel,
+        logFormat: config.logFormat,
+        writeLog: (text) => {
+          out.flush();
+          stderr(text);
+        },
+      });
+      logger.log("info", "workers started", { workers: config.workers });
+      running = {
+        finished: cluster.finished,
+        shutdown: (options) => cluster.shutdown(options),
+        metrics: cluster,
+      };
+    } else {
+      const metrics = new MemoryMetrics();
+      const server = serve({ ...config.serve, logger, metrics });
+      running = {
+        finished: server.finished,
+        shutdown: (options) => server.shutdown(options),
+        metrics,
+      };
+    }
   } catch (error) {
     logger.log("error", "cannot start", {
       error: error instanceof Error ? error.message : String(error),
     });
-    flush();
+    out.flush();
     return 1;
   }
   let metricsServer: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.metricsListen) {
     try {
-      metricsServer = serveMetrics(metrics, config.metricsListen);
-      const { hostname, port } = metricsServer.addr as Deno.NetAddr;
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      metricsServer = serveMetrics(running.metrics, config.metricsListen);
+      const { hostname, port } = metricsServer.addr;
       logger.log("info", "metrics listening", {
-        url: `http://${host}:${port}/metrics`,
+        url: `http://${formatHostPort(hostname, port)}/metrics`,
       });
     } catch (error) {
       logger.log("error", "cannot serve metrics", {
         error: error instanceof Error ? error.message : String(error),
       });
-      await server.shutdown({ graceMs: 0 });
-      flush();
+      await running.shutdown({ graceMs: 0 });
+      out.flush();
       return 1;
     }
   }
-  flush();
+  out.flush();
 
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const stop = () => {
     logger.log("info", "shutting down", { graceMs: config.graceMs });
-    server.shutdown({ graceMs: config.graceMs });
+    running.shutdown({ graceMs: config.graceMs });
   };
   for (const signal of signals) Deno.addSignalListener(signal, stop);
-  await server.finished;
+  await running.finished;
   for (const signal of signals) Deno.removeSignalListener(signal, stop);
   await metricsServer?.shutdown();
-  flush();
+  out.flush();
   return 0;
 }

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { connect } from "../src/client/connect.ts";
+import { RawClient } from "./_helpers/raw_client.ts";
+import { echoTarget } from "./_helpers/targets.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -104,4 +107,52 @@ Deno.test("main() shuts down on SIGTERM and exits 0", async () => {
   while (!(await lines.read()).done) { /* drain until the process exits */ }
   const status = await child.status;
   assert.equal(status.code, 0);
+});
+
+Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 0 on SIGTERM", async () => {
+  await using target = echoTarget();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      MAIN,
+      "--listen",
+      "127.0.0.1:0",
+      "--workers",
+      "2",
+      "--log-format",
+      "json",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes('"workers started"')) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    text += value;
+  }
+  const addresses = [...text.matchAll(/"msg":"listening","address":"([^"]+)"/g)]
+    .map((m) => m[1]);
+  assert.equal(addresses.length, 2);
+  assert.equal(addresses[0], addresses[1]);
+  const port = Number(addresses[0]!.split(":")[1]);
+  for (let i = 0; i < 8; i++) {
+    const { conn } = await connect({
+      host: "127.0.0.1",
+      port: target.addr.port,
+    }, {
+      proxy: { hostname: "127.0.0.1", port },
+    });
+    const client = new RawClient(conn);
+    await client.send("07");
+    assert.equal(await client.readHex(1), "07");
+    client.close();
+  }
+  child.kill("SIGTERM");
+  while (!(await lines.read()).done) { /* drain until the process exits */ }
+  assert.equal((await child.status).code, 0);
 });

@@ -25,6 +25,8 @@ export class SoakServer implements AsyncDisposable {
   readonly addr: { hostname: string; port: number };
   /** Warning and error log lines, parsed. */
   readonly logs: Array<Record<string, unknown>> = [];
+  /** Other stderr lines (crash traces, runtime warnings), the first 200. */
+  readonly stderr: string[] = [];
   #child: Deno.ChildProcess;
   #metricsUrl: string;
   #reading: Promise<void>;
@@ -134,13 +136,21 @@ export class SoakServer implements AsyncDisposable {
   }
 
   /**
-   * The process's resident set size, from `/proc/PID/status`.
+   * The process's resident set size, from `/proc/PID/status`. Read through
+   * `cat`, because Deno asks for --allow-all to read another process's
+   * `/proc` files, and the soak runs with named permissions only.
    *
    * @returns KiB, or `undefined` when it cannot be read.
    */
   rssKib(): number | undefined {
     try {
-      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+      const output = new Deno.Command("cat", {
+        args: [`/proc/${this.pid}/status`],
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      if (!output.success) return undefined;
+      const status = new TextDecoder().decode(output.stdout);
       const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
       return match ? Number(match[1]) : undefined;
     } catch {
@@ -178,7 +188,11 @@ export class SoakServer implements AsyncDisposable {
         const lines = rest.split("\n");
         rest = lines.pop()!;
         for (const line of lines) {
-          if (!line.startsWith("{")) continue;
+          if (!line.startsWith("{")) {
+            // Not a log line: a crash trace or a runtime warning. Keep it.
+            if (this.stderr.length < 200) this.stderr.push(line);
+            continue;
+          }
           try {
             this.logs.push(JSON.parse(line));
           } catch { /* a partial line from a crash: ignore */ }

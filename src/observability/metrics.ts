@@ -110,6 +110,33 @@ export class MemoryMetrics implements Metrics {
   }
 
   /**
+   * Every value with its name and label, for merging the metrics of several
+   * workers.
+   *
+   * @returns `[name, label or null, value]` rows.
+   */
+  entries(): Array<[CounterName | GaugeName, string | null, number]> {
+    return [...this.#values].map(([key, value]) => {
+      const [name, label] = key.split("\u0000");
+      return [name as CounterName | GaugeName, label ?? null, value];
+    });
+  }
+
+  /**
+   * Adds rows from {@linkcode MemoryMetrics.entries} of another instance.
+   *
+   * @param rows The rows.
+   */
+  merge(
+    rows: Iterable<[CounterName | GaugeName, string | null, number]>,
+  ): void {
+    for (const [name, label, value] of rows) {
+      const key = label === null ? name : `${name}\u0000${label}`;
+      this.#values.set(key, (this.#values.get(key) ?? 0) + value);
+    }
+  }
+
+  /**
    * All values, keyed `name` or `name{label}`.
    *
    * @returns A plain object copy.

@@ -4,7 +4,11 @@
  * @module
  */
 
-import type { MemoryMetrics } from "./metrics.ts";
+/** Anything that can render the Prometheus text format. */
+export interface PrometheusSource {
+  /** Renders the current values. */
+  toPrometheus(): string | Promise<string>;
+}
 
 /** Options of {@linkcode serveMetrics}. */
 export interface MetricsEndpointOptions {
@@ -37,18 +41,18 @@ export interface MetricsEndpointOptions {
  * @returns The HTTP server; call `shutdown()` to stop it.
  */
 export function serveMetrics(
-  metrics: MemoryMetrics,
+  metrics: PrometheusSource,
   options: MetricsEndpointOptions = {},
 ): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 9180,
     onListen: () => {},
-  }, (request) => {
+  }, async (request) => {
     if (new URL(request.url).pathname !== "/metrics") {
       return new Response("Not found\n", { status: 404 });
     }
-    return new Response(metrics.toPrometheus(), {
+    return new Response(await metrics.toPrometheus(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   });
