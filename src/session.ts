@@ -22,7 +22,6 @@ import {
   formatAddress,
   formatHostPort,
   type SocksAddress,
-  toSocksAddress,
 } from "./protocol/address.ts";
 import {
   Command,

@@ -66,23 +66,23 @@ Deno.test("StaticCredentials.size counts the users when constructed", () => {
 });
 
 Deno.test("StaticCredentials throws RangeError when a field does not fit RFC 1929", async (t) => {
-  await t.step("256-byte name", async () => {
+  await t.step("256-byte name", () => {
     assert.throws(
       () => new StaticCredentials({ ["n".repeat(256)]: "x" }),
       { name: "RangeError", message: /^Username must be 1-255 bytes/ },
     );
   });
-  await t.step("empty name", async () => {
+  await t.step("empty name", () => {
     assert.throws(() => new StaticCredentials({ "": "x" }), RangeError);
   });
-  await t.step("256-byte password, not quoted", async () => {
+  await t.step("256-byte password, not quoted", () => {
     const password = "ü".repeat(128);
     assert.throws(() => new StaticCredentials({ alice: password }), {
       name: "RangeError",
       message: 'Password of user "alice" must be 1-255 bytes',
     });
   });
-  await t.step("empty password", async () => {
+  await t.step("empty password", () => {
     assert.throws(() => new StaticCredentials({ alice: "" }), RangeError);
   });
 });
