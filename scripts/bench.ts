@@ -19,6 +19,7 @@ import { runLoad } from "./bench/load_process.ts";
 import { freePort } from "./bench/free_port.ts";
 import {
   DIRECT,
+  foreignCpu,
   legend,
   medians,
   renderTable,
@@ -57,7 +58,8 @@ ${
   --json               print machine-readable results instead of the table
   --help               show this help
 
-Default run: about 5-8 minutes; --reps 1 --secs 2 takes about a minute.`;
+Default run: about 7-8 minutes with all four servers; --reps 1 --secs 2
+takes about 1.5 minutes.`;
 
 /** Credentials of the auth instances; loopback only, never a real secret. */
 const BENCH_CREDENTIALS: Credentials = { user: "bench", pass: "secret" };
@@ -318,6 +320,8 @@ async function _run(options: _Options): Promise<void> {
               String(options.warmupSecs),
               "--hold",
               String(IDLE_HOLD_SECS),
+              "--target-pid",
+              String(target.pid),
             ];
             if (proxy) {
               args.push(
@@ -413,6 +417,15 @@ async function _run(options: _Options): Promise<void> {
     }),
   );
   console.log(`\n${legend(options.reps, options.secs, cores)}`);
+  const foreign = foreignCpu(records);
+  if (foreign !== undefined) {
+    console.log(
+      `- Other processes on this machine used a median ${
+        foreign.toFixed(0)
+      } % CPU during the windows` +
+        (foreign > 25 ? " (busy machine: treat the figures with care)." : "."),
+    );
+  }
   if (notes.length > 0) {
     console.log(
       `\nNotes:\n${[...new Set(notes)].map((n) => `- ${n}`).join("\n")}`,

@@ -69,6 +69,7 @@ Deno.test("parseCli() returns the defaults when given no flags", async () => {
     logFormat: "text",
     graceMs: 10_000,
     metricsListen: null,
+    workers: 1,
   });
 });
 
@@ -140,6 +141,8 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     "json",
     "--metrics",
     "127.0.0.1:9100",
+    "--workers",
+    "4",
   ], users.read);
   assert.deepStrictEqual(users.reads, ["/etc/socks/users"]);
   assert.deepStrictEqual(config, {
@@ -173,6 +176,7 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     logFormat: "json",
     graceMs: 0,
     metricsListen: { hostname: "127.0.0.1", port: 9100 },
+    workers: 4,
   });
 });
 
@@ -264,6 +268,8 @@ Deno.test("parseCli() throws UsageError naming the flag when a value is bad", as
     ["--max-sessions", ["--max-sessions", "-5"]],
     ["--max-sessions", ["--max-sessions", "1e3"]],
     ["--max-sessions", ["--max-sessions", "010"]],
+    ["--workers", ["--workers", "0"]],
+    ["--workers", ["--workers", "two"]],
     ["--log-level", ["--log-level", "trace"]],
     ["--log-level", ["--log-level", "INFO"]],
     ["--log-format", ["--log-format", "xml"]],

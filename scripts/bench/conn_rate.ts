@@ -39,6 +39,8 @@ export interface ConnRateOptions {
   secs: number;
   /** Proxy PID for CPU sampling. @default undefined */
   proxyPid?: number;
+  /** Target PID for CPU sampling. @default undefined */
+  targetPid?: number;
 }
 
 /** Runs one connection-rate workload and returns its result. */
@@ -129,6 +131,12 @@ export async function runConnRate(
   }
   if (measured.clientCpuPct !== undefined) {
     result.clientCpuPct = measured.clientCpuPct;
+  }
+  if (measured.targetCpuPct !== undefined) {
+    result.targetCpuPct = measured.targetCpuPct;
+  }
+  if (measured.machineCpuPct !== undefined) {
+    result.machineCpuPct = measured.machineCpuPct;
   }
   return result;
 }

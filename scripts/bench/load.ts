@@ -8,7 +8,8 @@
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-read=/proc scripts/bench/load.ts \
  *   --kind up|down|echo|cr|idle --target 127.0.0.1:PORT [--proxy 127.0.0.1:PORT]
- *   [--conns N] [--secs S] [--warmup S] [--pid PROXY_PID] [--user U --pass P]
+ *   [--conns N] [--secs S] [--warmup S] [--pid PROXY_PID] [--target-pid PID]
+ *   [--user U --pass P]
  * ```
  *
  * Exit status 0 with a result (errors are counted inside it), 2 on bad
@@ -49,6 +50,7 @@ async function _main(): Promise<LoadResult> {
       warmup: { type: "string", default: "1" },
       hold: { type: "string", default: "1" },
       pid: { type: "string" },
+      "target-pid": { type: "string" },
       user: { type: "string" },
       pass: { type: "string" },
     },
@@ -65,10 +67,14 @@ async function _main(): Promise<LoadResult> {
   const proxyPid = values.pid === undefined
     ? undefined
     : _number(values.pid, "pid", 1, 2 ** 22);
+  const targetPid = values["target-pid"] === undefined
+    ? undefined
+    : _number(values["target-pid"], "target-pid", 1, 2 ** 22);
   const window = {
     secs,
     warmupSecs,
     ...(proxyPid === undefined ? {} : { proxyPid }),
+    ...(targetPid === undefined ? {} : { targetPid }),
   };
   switch (values.kind) {
     case "up":

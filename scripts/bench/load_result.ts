@@ -29,6 +29,10 @@ export interface LoadResult {
   proxyCpuPct?: number;
   /** CPU of the load generator during the window, % of one core. */
   clientCpuPct?: number;
+  /** CPU of the target process during the window, % of one core. */
+  targetCpuPct?: number;
+  /** Busy CPU of the whole machine during the window, % of one core. */
+  machineCpuPct?: number;
   /** Idle workload: connections asked for. */
   idleConns?: number;
   /** Idle workload: connections that completed CONNECT and the first echo. */

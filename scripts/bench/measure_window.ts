@@ -5,7 +5,12 @@
  * @module
  */
 
-import { cpuPercent, sampleTree, selfCpuSeconds } from "./proc_stats.ts";
+import {
+  cpuPercent,
+  machineBusySeconds,
+  sampleTree,
+  selfCpuSeconds,
+} from "./proc_stats.ts";
 
 /** What a window measured. */
 export interface WindowResult {
@@ -17,6 +22,10 @@ export interface WindowResult {
   proxyCpuPct?: number;
   /** Load generator CPU over the window, % of one core. */
   clientCpuPct?: number;
+  /** Target process CPU over the window, % of one core. */
+  targetCpuPct?: number;
+  /** Busy CPU of the whole machine over the window, % of one core. */
+  machineCpuPct?: number;
 }
 
 /** Options for {@link MeasureWindow}. */
@@ -27,6 +36,16 @@ export interface MeasureWindowOptions {
   secs: number;
   /** PID of the proxy whose CPU to sample. @default undefined */
   proxyPid?: number;
+  /** PID of the target process whose CPU to sample. @default undefined */
+  targetPid?: number;
+}
+
+/** CPU seconds used so far, per party. */
+interface _CpuSample {
+  proxy: number | undefined;
+  client: number | undefined;
+  target: number | undefined;
+  machine: number | undefined;
 }
 
 function _sleep(ms: number): Promise<void> {
@@ -70,31 +89,52 @@ export class MeasureWindow {
    * close connections so that blocked reads and writes return).
    */
   async run(counter: () => number, onStop: () => void): Promise<WindowResult> {
-    const { warmupSecs, secs, proxyPid } = this.#options;
+    const { warmupSecs, secs } = this.#options;
     await _sleep(warmupSecs * 1000);
-    const proxy0 = proxyPid === undefined ? undefined : sampleTree(proxyPid);
-    const self0 = selfCpuSeconds();
+    const cpu0 = this.#sampleCpu();
     this.#startMs = performance.now();
     const c0 = counter();
     await _sleep(secs * 1000);
     const c1 = counter();
     this.#endMs = performance.now();
-    const proxy1 = proxyPid === undefined ? undefined : sampleTree(proxyPid);
-    const self1 = selfCpuSeconds();
+    const cpu1 = this.#sampleCpu();
     this.#stopped = true;
     onStop();
     const result: WindowResult = {
       delta: c1 - c0,
       secs: (this.#endMs - this.#startMs) / 1000,
     };
-    const proxyCpu = cpuPercent(proxy0, proxy1);
-    if (proxyCpu !== undefined) result.proxyCpuPct = proxyCpu;
-    if (self0 !== undefined && self1 !== undefined) {
-      result.clientCpuPct = cpuPercent(
-        { cpuSeconds: self0, atMs: this.#startMs },
-        { cpuSeconds: self1, atMs: this.#endMs },
+    const percent = (key: keyof _CpuSample) => {
+      const a = cpu0[key];
+      const b = cpu1[key];
+      if (a === undefined || b === undefined) return undefined;
+      return cpuPercent(
+        { cpuSeconds: a, atMs: this.#startMs },
+        { cpuSeconds: b, atMs: this.#endMs },
       );
-    }
+    };
+    const proxy = percent("proxy");
+    const client = percent("client");
+    const target = percent("target");
+    const machine = percent("machine");
+    if (proxy !== undefined) result.proxyCpuPct = proxy;
+    if (client !== undefined) result.clientCpuPct = client;
+    if (target !== undefined) result.targetCpuPct = target;
+    if (machine !== undefined) result.machineCpuPct = machine;
     return result;
+  }
+
+  #sampleCpu(): _CpuSample {
+    const { proxyPid, targetPid } = this.#options;
+    return {
+      proxy: proxyPid === undefined
+        ? undefined
+        : sampleTree(proxyPid)?.cpuSeconds,
+      client: selfCpuSeconds(),
+      target: targetPid === undefined
+        ? undefined
+        : sampleTree(targetPid)?.cpuSeconds,
+      machine: machineBusySeconds(),
+    };
   }
 }

@@ -142,6 +142,25 @@ export function selfCpuSeconds(): number | undefined {
 }
 
 /**
+ * CPU seconds the machine's processes have used so far, all cores (user,
+ * nice and system time from the first line of `/proc/stat`), or `undefined`.
+ * Interrupt and softirq time is left out: loopback networking runs there and
+ * is charged to no process, so it would look like a stranger's load.
+ */
+export function machineBusySeconds(): number | undefined {
+  let line: string | undefined;
+  try {
+    line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+  } catch {
+    return undefined;
+  }
+  // cpu user nice system idle iowait irq softirq steal ...
+  const ticks = (line ?? "").trim().split(/\s+/).slice(1, 4).map(Number);
+  if (ticks.length < 3 || !ticks.every(Number.isFinite)) return undefined;
+  return ticks.reduce((a, b) => a + b, 0) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
  * CPU use between two samples as a percentage of one core
  * (200 = both cores of a 2-core machine busy).
  */

@@ -57,6 +57,14 @@ const _METRICS: Record<Workload["kind"], _Metric[]> = {
   ],
 };
 
+/** CPU figures kept in the `--json` medians. */
+const _CPU_KEYS = [
+  "proxyCpuPct",
+  "clientCpuPct",
+  "targetCpuPct",
+  "machineCpuPct",
+] as const;
+
 /** Median of one figure over the repetitions, or `undefined`. */
 export function medianOf(
   records: readonly RunRecord[],
@@ -84,13 +92,10 @@ export function medians(
     const perServer: Record<string, Record<string, number>> = {};
     for (const w of workloads) {
       const figures: Record<string, number> = {};
-      for (
-        const m of [..._METRICS[w.kind], { key: "proxyCpuPct" as const }, {
-          key: "clientCpuPct" as const,
-        }]
-      ) {
-        const v = medianOf(records, server, w.name, m.key);
-        if (v !== undefined) figures[m.key] = v;
+      const keys = [..._METRICS[w.kind].map((m) => m.key), ..._CPU_KEYS];
+      for (const key of keys) {
+        const v = medianOf(records, server, w.name, key);
+        if (v !== undefined) figures[key] = v;
       }
       if (Object.keys(figures).length > 0) perServer[w.name] = figures;
     }
@@ -218,6 +223,23 @@ function _markdown(header: string[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
+/**
+ * Median CPU used during the windows by processes other than the proxy, the
+ * load generator and the target (% of one core): how noisy the machine was.
+ */
+export function foreignCpu(records: readonly RunRecord[]): number | undefined {
+  const values: number[] = [];
+  for (const { result: r } of records) {
+    if (r?.machineCpuPct === undefined || r.clientCpuPct === undefined) {
+      continue;
+    }
+    if (r.targetCpuPct === undefined) continue;
+    const own = (r.proxyCpuPct ?? 0) + r.clientCpuPct + r.targetCpuPct;
+    values.push(Math.max(0, r.machineCpuPct - own));
+  }
+  return median(values);
+}
+
 /** Plain-language notes under the table. */
 export function legend(reps: number, secs: number, cores: number): string {
   return [
@@ -226,7 +248,7 @@ export function legend(reps: number, secs: number, cores: number): string {
     "- MB/s: payload, 10^6 bytes/s. up = client → sink, down = source → client, echo = both ways",
     "  through an echo server (bytes echoed back).",
     "- conn/s: completed loops of connect → greeting → CONNECT → 32 B echo → close",
-    "  (direct: connect → 32 B echo → close); p50/p99: latency of one loop.",
+    "  (the target closes first; direct skips greeting and CONNECT); p50/p99: one loop.",
     "- ×direct: server ÷ direct. Higher is better for MB/s and conn/s, lower for ms.",
     `- CPU: % of one core over the window (${cores} cores = ${
       cores * 100

@@ -39,6 +39,8 @@ export interface ThroughputOptions {
   secs: number;
   /** Proxy PID for CPU sampling. @default undefined */
   proxyPid?: number;
+  /** Target PID for CPU sampling. @default undefined */
+  targetPid?: number;
 }
 
 /** Runs one throughput workload and returns its result. */
@@ -96,6 +98,12 @@ export async function runThroughput(
   }
   if (measured.clientCpuPct !== undefined) {
     result.clientCpuPct = measured.clientCpuPct;
+  }
+  if (measured.targetCpuPct !== undefined) {
+    result.targetCpuPct = measured.targetCpuPct;
+  }
+  if (measured.machineCpuPct !== undefined) {
+    result.machineCpuPct = measured.machineCpuPct;
   }
   return result;
 }
