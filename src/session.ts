@@ -292,10 +292,12 @@ export class Session implements Watched {
     try {
       const credentials = await readUserPassRequest(reader);
       username = credentials.username;
-      accepted = await this.server.credentials!.verify(
+      const verdict = this.server.credentials!.verify(
         credentials.username,
         credentials.password,
       );
+      // The default store answers synchronously; skip the extra turn then.
+      accepted = typeof verdict === "boolean" ? verdict : await verdict;
       credentials.password.fill(0);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;

@@ -38,7 +38,7 @@ class RecordingStore implements CredentialStore {
   constructor(users: Record<string, string>) {
     this.#inner = new StaticCredentials(users);
   }
-  verify(username: string, password: Uint8Array): Promise<boolean> {
+  verify(username: string, password: Uint8Array): boolean {
     this.calls.push(username);
     return this.#inner.verify(username, password);
   }
