@@ -16,17 +16,27 @@
  * console.log(`SOCKS5 proxy on port ${server.addr.port}`);
  * ```
  *
- * Talk to any SOCKS5 proxy:
+ * Talk to any SOCKS5 proxy (here, the one above, to a local service):
  *
- * ```ts ignore
- * import { connect } from "./mod.ts";
+ * ```ts
+ * import { connect, serve } from "./mod.ts";
  *
- * const { conn } = await connect({ host: "127.0.0.1", port: 8080 }, {
- *   proxy: { hostname: "127.0.0.1", port: 1080 },
- *   auth: { username: "alice", password: "correct horse" },
- * });
- * await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+ * await using server = serve({ listen: { hostname: "127.0.0.1", port: 0 } });
+ * using service = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *
+ * const { conn } = await connect(
+ *   { host: "127.0.0.1", port: service.addr.port },
+ *   { proxy: server.addr },
+ * );
+ * using peer = await service.accept();
+ * await conn.write(new TextEncoder().encode("hello"));
+ * const received = new Uint8Array(5);
+ * await peer.read(received); // "hello", relayed by the proxy
+ * conn.close();
  * ```
+ *
+ * `bind()` and `udpAssociate()` work the same way for BIND and UDP
+ * ASSOCIATE.
  *
  * Everything a deployment varies is a hook in {@linkcode ServeOptions}:
  * {@linkcode Ruleset}, {@linkcode Resolver}, {@linkcode Dialer},
