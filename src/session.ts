@@ -365,7 +365,7 @@ export class Session implements Watched {
    */
   async #linger(): Promise<void> {
     try {
-      this.conn.closeWrite();
+      await this.conn.closeWrite();
     } catch {
       return;
     }

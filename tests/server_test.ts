@@ -86,7 +86,7 @@ Deno.test("shutdown() stops accepting, lets sessions drain, then resolves finish
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(done, false);
 
-  client.conn.closeWrite();
+  await client.conn.closeWrite();
   await client.readToEnd();
   await finished;
   assert.equal(s.server.activeSessions, 0);

@@ -198,7 +198,7 @@ Deno.test("session logs one access line per session with bytes each way", async 
     await client.read(12);
     await client.send(payload(1000));
     await client.read(1000);
-    client.conn.closeWrite();
+    await client.conn.closeWrite();
     await client.readToEnd();
   }
   const [line] = await s.sessions(1);

@@ -31,7 +31,7 @@ export function startTargets(): SoakTargets {
         written += await conn.write(buffer.subarray(written, n));
       }
     }
-    conn.closeWrite();
+    await conn.closeWrite();
   });
   const reset = _tcp(async (conn) => {
     const buffer = new Uint8Array(4096);

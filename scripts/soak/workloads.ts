@@ -148,7 +148,7 @@ async function _exchange(
   while (written < data.length) {
     written += await writer.write(data.subarray(written, written + 64 * 1024));
   }
-  writer.closeWrite();
+  await writer.closeWrite();
   const received = await checking;
   if (received !== expected.length) {
     mismatches += Math.abs(received - expected.length);
@@ -317,7 +317,7 @@ async function _garbage(context: WorkContext, rng: Rng): Promise<Outcome> {
     if (rng.int(0, 1) === 0) bytes[0] = 5;
     try {
       await conn.write(bytes);
-      if (rng.int(0, 1) === 0) conn.closeWrite();
+      if (rng.int(0, 1) === 0) await conn.closeWrite();
     } catch {
       return _NONE;
     }

@@ -144,7 +144,9 @@ async function _pump(
   // system call on every short-lived connection.
   if (++ends.count === 2) return;
   try {
-    sink.closeWrite();
+    // closeWrite() returns a promise: a socket closed meanwhile rejects it,
+    // and an unawaited rejection would take the whole process down.
+    await sink.closeWrite();
   } catch {
     // The sink is already closed or reset; the other direction will notice.
   }

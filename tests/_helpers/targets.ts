@@ -82,7 +82,7 @@ export function echoTarget(hostname = "127.0.0.1"): Target {
         written += await conn.write(buffer.subarray(written, n));
       }
     }
-    conn.closeWrite();
+    await conn.closeWrite();
   });
 }
 

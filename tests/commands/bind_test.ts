@@ -26,7 +26,7 @@ Deno.test("handleBind() replies twice and relays between client and peer", async
   assert.equal(await peer.readHex(4), "70 69 6e 67");
   await peer.send("70 6f 6e 67");
   assert.equal(await client.readHex(4), "70 6f 6e 67");
-  peer.conn.closeWrite();
+  await peer.conn.closeWrite();
   assert.equal((await client.readToEnd()).length, 0);
 });
 

@@ -104,7 +104,7 @@ Deno.test("handleConnect() forwards a half-close and keeps the other direction o
   );
   const client = new RawClient(conn);
   await client.send(payload(100_000));
-  conn.closeWrite();
+  await conn.closeWrite();
   const answer = new TextDecoder().decode(await client.readToEnd());
   client.close();
   assert.equal(answer, "got 100000 bytes");

@@ -563,7 +563,7 @@ async function play(
       // Let the chunk leave as its own segment (best effort).
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    if (script.end === "halfClose") conn.closeWrite();
+    if (script.end === "halfClose") await conn.closeWrite();
   } catch {
     // The server closed first (a refusal, a deadline): that is allowed.
   }

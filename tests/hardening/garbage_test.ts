@@ -45,7 +45,7 @@ Deno.test("serve() survives 1,000 garbage connections in a row and then serves a
         // Every third client leaves at once, the others half-close or wait
         // for the server to close them.
         if (index % 3 === 0) continue;
-        if (index % 3 === 1) conn.closeWrite();
+        if (index % 3 === 1) await conn.closeWrite();
         const { end } = await within(
           readUntilClosed(conn, 1 << 16),
           10_000,
@@ -69,7 +69,7 @@ Deno.test("serve() survives 1,000 garbage connections in a row and then serves a
   const data = payload(100_000, 77);
   await client.send(data);
   assert.deepEqual(await client.read(data.length), data);
-  client.conn.closeWrite();
+  await client.conn.closeWrite();
   assert.equal((await client.readToEnd()).length, 0);
 
   await s.sessions(CONNECTIONS + 1);

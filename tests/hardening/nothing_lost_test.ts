@@ -53,7 +53,7 @@ async function transfer(
       data.subarray(written, written + 128 * 1024),
     );
   }
-  client.conn.closeWrite();
+  await client.conn.closeWrite();
   assert.equal(await checking, data.length);
 }
 
