@@ -256,7 +256,7 @@ export class Session implements Watched {
   }
 
   async #handshake(): Promise<void> {
-    const reader = new FrameReader(this.conn.readable);
+    const reader = new FrameReader(this.conn);
     try {
       const methods = await readGreeting(reader);
       const wanted = this.server.credentials ? Method.USERPASS : Method.NO_AUTH;
@@ -280,9 +280,7 @@ export class Session implements Watched {
       this.destination = request.destination;
       this.#awaitingReply = true;
     } finally {
-      // From here on the connection is read with conn.read(); the stream
-      // stays locked and unused.
-      this.leftover = reader.takeRest();
+      this.leftover = reader.rest();
     }
   }
 

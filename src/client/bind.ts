@@ -53,16 +53,10 @@ export async function bind(
     destination,
     options,
   );
-  const peer = readReplyOrThrow(reader).then(
-    (address) => {
-      reader.release();
-      return address;
-    },
-    (error) => {
-      closeQuietly(conn);
-      throw error;
-    },
-  );
+  const peer = readReplyOrThrow(reader).catch((error) => {
+    closeQuietly(conn);
+    throw error;
+  });
   // A caller that never awaits `peer` must not crash the process with an
   // unhandled rejection when the connection is closed.
   peer.catch(() => {});

@@ -42,11 +42,10 @@ export async function connect(
   destination: Destination,
   options: Socks5ClientOptions,
 ): Promise<Socks5Connection> {
-  const { conn, reader, bound } = await handshake(
+  const { conn, bound } = await handshake(
     Command.CONNECT,
     destination,
     options,
   );
-  reader.release();
   return { conn, bound };
 }

@@ -78,8 +78,8 @@ export async function handshake(
   const onAbort = () => closeQuietly(conn);
   signal?.addEventListener("abort", onAbort, { once: true });
   // Reads stop exactly at the end of each frame, so whatever the proxy sends
-  // after its reply stays in the stream for the caller.
-  const reader = new FrameReader(conn.readable, { greedy: false });
+  // after its reply stays in the connection for the caller.
+  const reader = new FrameReader(conn, { greedy: false });
   try {
     const method = options.auth ? Method.USERPASS : Method.NO_AUTH;
     await writeAll(conn, encodeGreeting([method]));

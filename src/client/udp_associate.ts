@@ -129,12 +129,11 @@ export async function udpAssociate(
   });
   try {
     const { port } = socket.addr as Deno.NetAddr;
-    const { conn, reader, bound } = await handshake(
+    const { conn, bound } = await handshake(
       Command.UDP_ASSOCIATE,
       { host: probe.type === AddressType.IPV6 ? "::" : "0.0.0.0", port },
       options,
     );
-    reader.release();
     // A relay bound to the unspecified address is reached at the proxy's own
     // address (RFC 1928 leaves this to the client).
     const relay = bound.host === "0.0.0.0" || bound.host === "::"

@@ -1,5 +1,5 @@
 /**
- * Exact-length reads of handshake frames over a `ReadableStreamBYOBReader`.
+ * Exact-length reads of handshake frames straight from a connection.
  *
  * @module
  */
@@ -9,51 +9,66 @@ import type { ExactReader } from "../protocol/reader.ts";
 /** Large enough for the largest handshake frame (RFC 1929: 513 bytes). */
 const _CAPACITY = 1024;
 
+/** Where the frames come from: `Deno.Conn` fits. */
+export interface ByteSource {
+  /**
+   * Reads into `buffer`.
+   *
+   * @param buffer Where to put the bytes.
+   * @returns How many bytes arrived, or `null` at end of stream.
+   */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
 /**
  * Reads frames exactly, whatever the segmentation: a frame split over many
  * TCP segments is assembled, and several frames in one segment are handed out
  * one at a time.
  *
- * Each network read asks the BYOB reader for at least the bytes still
- * missing (`read(view, { min })`) into the free space of one buffer, so a
- * client that pipelines greeting, request and payload costs one read, not
- * one per frame. Bytes past the last frame are handed back by
- * {@linkcode FrameReader.release} for the relay to forward.
+ * In greedy mode (the server's) each read fills the free space of one
+ * buffer, so a client that pipelines greeting, request and payload costs one
+ * read, not one per frame; bytes past the last frame come back from
+ * {@linkcode FrameReader.rest} for the relay to forward. With
+ * `greedy: false` (the client's) each read asks for exactly the bytes still
+ * missing, so nothing after the last frame is consumed.
+ *
+ * It reads with `conn.read(view)` rather than through `conn.readable` and a
+ * `ReadableStreamBYOBReader`: see README, "Design", for the measurement.
  *
  * @example
  * ```ts
  * import { FrameReader } from "./frame_reader.ts";
- * const stream = new ReadableStream({
- *   type: "bytes",
- *   start(c) { c.enqueue(Uint8Array.of(5, 1, 0, 42)); c.close(); },
- * });
- * const reader = new FrameReader(stream);
+ * const bytes = Uint8Array.of(5, 1, 0, 42);
+ * let sent = false;
+ * const source = {
+ *   read(buffer: Uint8Array) {
+ *     if (sent) return Promise.resolve(null);
+ *     sent = true;
+ *     buffer.set(bytes);
+ *     return Promise.resolve(bytes.length);
+ *   },
+ * };
+ * const reader = new FrameReader(source);
  * await reader.readExact(3); // 05 01 00
- * reader.release(); // Uint8Array [42]
+ * reader.rest(); // Uint8Array [42]
  * ```
  */
 export class FrameReader implements ExactReader {
-  #reader: ReadableStreamBYOBReader;
+  #source: ByteSource;
   #buffer = new Uint8Array(_CAPACITY);
   #start = 0;
   #end = 0;
-
   #greedy: boolean;
 
   /**
-   * Creates the instance.
+   * Creates a reader over a connection.
    *
-   * @param readable A byte stream, e.g. `conn.readable`. It is locked until
-   * {@linkcode FrameReader.release}.
-   * @param options `greedy: false` reads exactly the missing bytes and never
-   * past the frame, for a client whose stream must stay untouched after the
-   * handshake (default `true`: fill the free buffer space, fewer reads).
+   * @param source A connection (anything with `read(buffer)`).
+   * @param options `greedy: false` never reads past the current frame
+   * (default `true`: fill the free buffer space, fewer reads).
    */
-  constructor(
-    readable: ReadableStream<Uint8Array>,
-    options: { greedy?: boolean } = {},
-  ) {
-    this.#reader = readable.getReader({ mode: "byob" });
+  constructor(source: ByteSource, options: { greedy?: boolean } = {}) {
+    this.#source = source;
     this.#greedy = options.greedy ?? true;
   }
 
@@ -77,26 +92,12 @@ export class FrameReader implements ExactReader {
   }
 
   /**
-   * Releases the stream and returns the bytes read past the last frame
-   * (pipelined data the relay must forward first).
+   * Returns the bytes read past the last frame (pipelined data the relay
+   * must forward first) and forgets them.
    *
    * @returns A copy of the unread bytes; empty when there are none.
    */
-  release(): Uint8Array {
-    const rest = this.takeRest();
-    this.#reader.releaseLock();
-    return rest;
-  }
-
-  /**
-   * Returns the bytes read past the last frame but keeps the stream locked:
-   * for an owner that reads the connection directly from here on. It skips
-   * `releaseLock()`, which rejects the reader's `closed` promise with a new
-   * `TypeError` and measurably slows short sessions.
-   *
-   * @returns A copy of the unread bytes; empty when there are none.
-   */
-  takeRest(): Uint8Array {
+  rest(): Uint8Array {
     const rest = this.#buffer.slice(this.#start, this.#end);
     this.#start = this.#end = 0;
     return rest;
@@ -108,42 +109,15 @@ export class FrameReader implements ExactReader {
     this.#end -= this.#start;
     this.#start = 0;
     while (this.#end < length) {
-      const view = new Uint8Array(
-        this.#buffer.buffer,
-        this.#end,
-        this.#greedy ? _CAPACITY - this.#end : length - this.#end,
+      const n = await this.#source.read(
+        this.#buffer.subarray(this.#end, this.#greedy ? _CAPACITY : length),
       );
-      const missing = length - this.#end;
-      let result: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
-      try {
-        result = await this.#reader.read(view, { min: missing });
-      } catch (error) {
-        // The stream kept the buffer; a fresh one keeps release() working.
-        this.#discard();
-        // A byte stream whose close was requested with fewer than `min` bytes
-        // queued errors with a TypeError (Streams spec,
-        // ReadableByteStreamControllerPullInto): that is an early end too.
-        if (!(error instanceof TypeError)) throw error;
+      if (n === null) {
         throw new Deno.errors.UnexpectedEof(
-          `Stream ended ${missing} bytes before the frame's end`,
-          { cause: error },
+          `Stream ended ${length - this.#end} bytes before the frame's end`,
         );
       }
-      const { value, done } = result;
-      // The BYOB reader transfers the buffer; keep the one it hands back.
-      if (value) this.#buffer = new Uint8Array(value.buffer);
-      else this.#discard();
-      if (done || !value) {
-        throw new Deno.errors.UnexpectedEof(
-          `Stream ended ${missing} bytes before the frame's end`,
-        );
-      }
-      this.#end += value.length;
+      this.#end += n;
     }
-  }
-
-  #discard(): void {
-    this.#buffer = new Uint8Array(_CAPACITY);
-    this.#start = this.#end = 0;
   }
 }
