@@ -80,7 +80,7 @@ export class FrameReader implements ExactReader {
    * @throws {Deno.errors.UnexpectedEof} When the stream ends first.
    */
   async readExact(length: number): Promise<Uint8Array> {
-    if (length < 1 || length > _CAPACITY) {
+    if (!Number.isInteger(length) || length < 1 || length > _CAPACITY) {
       throw new RangeError(
         `Frame length must be 1-${_CAPACITY}, got ${length}`,
       );
@@ -112,6 +112,10 @@ export class FrameReader implements ExactReader {
       const n = await this.#source.read(
         this.#buffer.subarray(this.#end, this.#greedy ? _CAPACITY : length),
       );
+      if (n === 0) {
+        // A well-behaved source blocks until data arrives; a zero would spin.
+        throw new RangeError("Byte source returned 0 bytes for a read");
+      }
       if (n === null) {
         throw new Deno.errors.UnexpectedEof(
           `Stream ended ${length - this.#end} bytes before the frame's end`,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FrameReader } from "../../src/io/frame_reader.ts";
+import { type ByteSource, FrameReader } from "../../src/io/frame_reader.ts";
 import { AddressType, Command } from "../../src/protocol/constants.ts";
 import { readGreeting } from "../../src/protocol/greeting.ts";
 import { readRequest } from "../../src/protocol/request.ts";
@@ -15,67 +15,49 @@ const WIRE = hex(`${GREETING} ${LOGIN} ${REQUEST} ${PAYLOAD}`);
 /** The frame lengths of the handshake above, as the codecs ask for them. */
 const FRAMES = [2, 2, 2, 6, 6, 4, 1, 13];
 
-/** How a stream hands out its chunks. */
-type Delivery = "queued" | "pull" | "byob";
-
-interface TestStream {
-  stream: ReadableStream<Uint8Array>;
-  /** How many times the source was pulled. */
-  pulls(): number;
-}
-
 /**
- * A byte stream that delivers `chunks`, then closes.
- *
- * - `queued`: every chunk is enqueued up front, as when the data has already
- *   arrived.
- * - `pull`: one chunk per pull, as one network read each.
- * - `byob`: one chunk per pull written into the reader's own buffer through
- *   `byobRequest`, as `conn.readable` does; what does not fit waits for the
- *   next pull.
+ * A {@linkcode ByteSource} that delivers `chunks`, one per read, as a
+ * connection does one network read at a time; then ends (`null`), or fails
+ * with `error` if one is given. A read never writes more than the buffer
+ * holds: what does not fit stays for the next read.
  */
-function byteStream(chunks: Uint8Array[], delivery: Delivery): TestStream {
-  const pending = chunks.map((c) => c.slice());
-  let pulls = 0;
-  const stream = new ReadableStream({
-    type: "bytes",
-    start(controller: ReadableByteStreamController) {
-      if (delivery !== "queued") return;
-      for (const chunk of pending) controller.enqueue(chunk);
-      controller.close();
-    },
-    pull(controller: ReadableByteStreamController) {
-      pulls++;
-      const chunk = pending.shift();
-      const request = controller.byobRequest;
-      if (!chunk) {
-        controller.close();
-        request?.respond(0);
-        return;
-      }
-      if (delivery === "byob" && request?.view) {
-        const view = new Uint8Array(
-          request.view.buffer,
-          request.view.byteOffset,
-          request.view.byteLength,
-        );
-        const length = Math.min(view.length, chunk.length);
-        view.set(chunk.subarray(0, length));
-        if (length < chunk.length) pending.unshift(chunk.subarray(length));
-        request.respond(length);
-        return;
-      }
-      controller.enqueue(chunk);
-    },
-  });
-  return { stream, pulls: () => pulls };
-}
+class ChunkSource implements ByteSource {
+  #pending: Uint8Array[];
+  #error: Error | undefined;
+  /** The length of each buffer passed to `read()`, in order. */
+  readonly asked: number[] = [];
+  /** What each `read()` returned, in order. */
+  readonly got: Array<number | null> = [];
 
-/** Reads what is left in a stream, with a default reader. */
-async function drain(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const bytes: number[] = [];
-  for await (const chunk of stream) bytes.push(...chunk);
-  return toHex(Uint8Array.from(bytes));
+  constructor(chunks: Uint8Array[], error?: Error) {
+    this.#pending = chunks.map((chunk) => chunk.slice());
+    this.#error = error;
+  }
+
+  /** How many times `read()` was called. */
+  get reads(): number {
+    return this.asked.length;
+  }
+
+  /** The bytes not read yet. */
+  remaining(): string {
+    return this.#pending.map(toHex).filter((s) => s).join(" ");
+  }
+
+  read(buffer: Uint8Array): Promise<number | null> {
+    this.asked.push(buffer.length);
+    assert.ok(buffer.length > 0, "read() with an empty buffer");
+    const chunk = this.#pending.shift();
+    if (!chunk) {
+      this.got.push(null);
+      return this.#error ? Promise.reject(this.#error) : Promise.resolve(null);
+    }
+    const length = Math.min(buffer.length, chunk.length);
+    buffer.set(chunk.subarray(0, length));
+    if (length < chunk.length) this.#pending.unshift(chunk.subarray(length));
+    this.got.push(length);
+    return Promise.resolve(length);
+  }
 }
 
 /** A deterministic pseudo-random generator (mulberry32). */
@@ -134,20 +116,21 @@ function expectedFrames(): string[] {
   return frames;
 }
 
-Deno.test("FrameReader.readExact() assembles frames when the stream is segmented in any way", async (t) => {
-  for (const delivery of ["queued", "pull", "byob"] as const) {
-    for (const [name, chunks] of splits(WIRE)) {
-      for (const greedy of [true, false]) {
-        await t.step(`${delivery}, ${name}, greedy ${greedy}`, async () => {
-          const { stream } = byteStream(chunks, delivery);
-          const reader = new FrameReader(stream, { greedy });
-          assert.deepStrictEqual(await readFrames(reader), expectedFrames());
-          // The payload comes back, from release() and the stream together.
-          const released = toHex(reader.release());
-          const rest = await drain(stream);
-          assert.equal([released, rest].filter((s) => s).join(" "), PAYLOAD);
-        });
-      }
+/** What rest() returned and what the source still holds, in wire order. */
+function joined(...parts: string[]): string {
+  return parts.filter((s) => s).join(" ");
+}
+
+Deno.test("FrameReader.readExact() assembles frames when the source is segmented in any way", async (t) => {
+  for (const [name, chunks] of splits(WIRE)) {
+    for (const greedy of [true, false]) {
+      await t.step(`${name}, greedy ${greedy}`, async () => {
+        const source = new ChunkSource(chunks);
+        const reader = new FrameReader(source, { greedy });
+        assert.deepStrictEqual(await readFrames(reader), expectedFrames());
+        // The payload comes back, from rest() and the source together.
+        assert.equal(joined(toHex(reader.rest()), source.remaining()), PAYLOAD);
+      });
     }
   }
 });
@@ -155,8 +138,8 @@ Deno.test("FrameReader.readExact() assembles frames when the stream is segmented
 Deno.test("FrameReader works with the frame codecs when a client pipelines a whole handshake", async (t) => {
   for (const [name, chunks] of splits(WIRE)) {
     await t.step(name, async () => {
-      const { stream } = byteStream(chunks, "byob");
-      const reader = new FrameReader(stream);
+      const source = new ChunkSource(chunks);
+      const reader = new FrameReader(source);
       assert.equal(toHex(await readGreeting(reader)), "00 02");
       const login = await readUserPassRequest(reader);
       assert.equal(login.username, "alice");
@@ -169,74 +152,109 @@ Deno.test("FrameReader works with the frame codecs when a client pipelines a who
           port: 80,
         },
       });
-      const released = toHex(reader.release());
-      const rest = await drain(stream);
-      assert.equal([released, rest].filter((s) => s).join(" "), PAYLOAD);
+      assert.equal(joined(toHex(reader.rest()), source.remaining()), PAYLOAD);
     });
   }
 });
 
-Deno.test("FrameReader.release() returns the pipelined bytes when they arrived with the frames", async (t) => {
-  for (const delivery of ["queued", "pull", "byob"] as const) {
-    await t.step(delivery, async () => {
-      const { stream } = byteStream([WIRE], delivery);
-      const reader = new FrameReader(stream);
-      await readFrames(reader);
-      assert.equal(toHex(reader.release()), PAYLOAD);
-      assert.equal(stream.locked, false);
-      assert.equal(await drain(stream), "");
-    });
-  }
+Deno.test("FrameReader.rest() returns the pipelined bytes when they arrived with the frames", async () => {
+  const source = new ChunkSource([WIRE]);
+  const reader = new FrameReader(source);
+  await readFrames(reader);
+  assert.equal(toHex(reader.rest()), PAYLOAD);
+  assert.equal(source.remaining(), "");
+  // The bytes are forgotten once handed out.
+  assert.equal(reader.rest().length, 0);
 });
 
-Deno.test("FrameReader.release() returns an empty copy when nothing is buffered", async () => {
-  const { stream } = byteStream([hex("05 01 00")], "pull");
-  const reader = new FrameReader(stream);
+Deno.test("FrameReader.rest() returns an empty copy when nothing is buffered", async (t) => {
+  await t.step("after a frame", async () => {
+    const source = new ChunkSource([hex("05 01 00")]);
+    const reader = new FrameReader(source);
+    assert.equal(toHex(await reader.readExact(3)), "05 01 00");
+    const rest = reader.rest();
+    assert.equal(rest.length, 0);
+    assert.equal(rest.buffer.byteLength, 0);
+  });
+  await t.step("before any read", () => {
+    const source = new ChunkSource([hex("05 01 00")]);
+    const reader = new FrameReader(source);
+    assert.equal(reader.rest().length, 0);
+    assert.equal(source.reads, 0);
+    assert.equal(source.remaining(), "05 01 00");
+  });
+});
+
+Deno.test("FrameReader.rest() returns a copy when the reader is reused afterwards", async () => {
+  const source = new ChunkSource([
+    hex("05 01 00 aa bb"),
+    hex("01 02 03 04 05"),
+  ]);
+  const reader = new FrameReader(source);
   assert.equal(toHex(await reader.readExact(3)), "05 01 00");
-  const rest = reader.release();
-  assert.equal(rest.length, 0);
-  assert.equal(stream.locked, false);
-  assert.equal(await drain(stream), "");
-});
-
-Deno.test("FrameReader.release() unlocks the stream when nothing was read", async () => {
-  const { stream } = byteStream([hex("05 01 00")], "queued");
-  const reader = new FrameReader(stream);
-  assert.equal(stream.locked, true);
-  assert.equal(reader.release().length, 0);
-  assert.equal(await drain(stream), "05 01 00");
-});
-
-Deno.test("FrameReader.release() returns a copy when the reader is reused afterwards", async () => {
-  const { stream } = byteStream([hex("05 01 00 aa bb")], "queued");
-  const reader = new FrameReader(stream);
-  await reader.readExact(3);
-  const rest = reader.release();
+  const rest = reader.rest();
   assert.equal(rest.byteOffset, 0);
   assert.equal(rest.buffer.byteLength, 2);
   assert.equal(toHex(rest), "aa bb");
+  // The next read refills the reader's buffer from its start.
+  assert.equal(toHex(await reader.readExact(5)), "01 02 03 04 05");
+  assert.equal(toHex(rest), "aa bb");
+  assert.equal(reader.rest().length, 0);
 });
 
 Deno.test("FrameReader.readExact() never reads past the frame when greedy is false", async (t) => {
-  for (const delivery of ["queued", "pull", "byob"] as const) {
-    for (const [name, chunks] of splits(WIRE)) {
-      await t.step(`${delivery}, ${name}`, async () => {
-        const { stream } = byteStream(chunks, delivery);
-        const reader = new FrameReader(stream, { greedy: false });
-        assert.deepStrictEqual(await readFrames(reader), expectedFrames());
-        assert.equal(reader.release().length, 0);
-        assert.equal(await drain(stream), PAYLOAD);
-      });
-    }
+  for (const [name, chunks] of splits(WIRE)) {
+    await t.step(name, async () => {
+      const source = new ChunkSource(chunks);
+      const reader = new FrameReader(source, { greedy: false });
+      for (const [i, length] of FRAMES.entries()) {
+        const before = source.reads;
+        assert.equal(
+          toHex(await reader.readExact(length)),
+          expectedFrames()[i],
+        );
+        // Each read asks for exactly the bytes the frame still lacks.
+        let missing = length;
+        for (let read = before; read < source.reads; read++) {
+          assert.equal(source.asked[read], missing);
+          missing -= source.got[read] ?? 0;
+        }
+        assert.equal(missing, 0);
+      }
+      assert.equal(reader.rest().length, 0);
+      // The payload is still in the source, for the caller's own reads.
+      assert.equal(source.remaining(), PAYLOAD);
+    });
   }
 });
 
+Deno.test("FrameReader.readExact() asks only for the missing bytes when greedy is false", async () => {
+  const source = new ChunkSource(
+    [hex("05 01"), hex("00"), hex("05 02 00 02 ff")],
+  );
+  const reader = new FrameReader(source, { greedy: false });
+  assert.equal(toHex(await reader.readExact(3)), "05 01 00");
+  assert.equal(toHex(await reader.readExact(4)), "05 02 00 02");
+  assert.deepStrictEqual(source.asked, [3, 1, 4]);
+  assert.equal(source.remaining(), "ff");
+});
+
 Deno.test("FrameReader with greedy true reads ahead in one read when the bytes are there", async () => {
-  const { stream, pulls } = byteStream([WIRE], "pull");
-  const reader = new FrameReader(stream);
+  const source = new ChunkSource([WIRE]);
+  const reader = new FrameReader(source);
   await readFrames(reader);
-  assert.equal(pulls(), 1);
-  assert.equal(toHex(reader.release()), PAYLOAD);
+  assert.equal(source.reads, 1);
+  assert.deepStrictEqual(source.asked, [1024]);
+  assert.equal(toHex(reader.rest()), PAYLOAD);
+  assert.equal(source.remaining(), "");
+});
+
+Deno.test("FrameReader with greedy true does not read when the frame is buffered", async () => {
+  const source = new ChunkSource([hex("05 01 00 05 02")]);
+  const reader = new FrameReader(source);
+  assert.equal(toHex(await reader.readExact(3)), "05 01 00");
+  assert.equal(toHex(await reader.readExact(2)), "05 02");
+  assert.equal(source.reads, 1);
 });
 
 Deno.test("FrameReader.readExact() keeps frames intact when the buffer wraps many times", async (t) => {
@@ -253,107 +271,116 @@ Deno.test("FrameReader.readExact() keeps frames intact when the buffer wraps man
       ...splits(wire).slice(2),
     ] as Array<[string, Uint8Array[]]>
   ) {
-    for (const delivery of ["pull", "byob"] as const) {
-      await t.step(`${delivery}, ${name}`, async () => {
-        const { stream } = byteStream(chunks, delivery);
-        const reader = new FrameReader(stream);
+    for (const greedy of [true, false]) {
+      await t.step(`${name}, greedy ${greedy}`, async () => {
+        const source = new ChunkSource(chunks);
+        const reader = new FrameReader(source, { greedy });
         for (const frame of frames) {
           assert.equal(toHex(await reader.readExact(7)), toHex(frame));
         }
-        assert.equal(reader.release().length, 0);
+        assert.equal(reader.rest().length, 0);
+        assert.equal(source.remaining(), "");
+        for (const size of source.asked) assert.ok(size <= 1024);
       });
     }
   }
 });
 
-Deno.test("FrameReader.readExact() reads 1024 bytes when a frame is that long", async () => {
+Deno.test("FrameReader.readExact() reads 1024 bytes when a frame is that long", async (t) => {
   const wire = Uint8Array.from({ length: 1030 }, (_, i) => i & 0xff);
-  const { stream } = byteStream(randomSplit(wire, 7, 100), "byob");
-  const reader = new FrameReader(stream);
-  assert.equal(toHex(await reader.readExact(3)), "00 01 02");
-  assert.equal(
-    toHex(await reader.readExact(1024)),
-    toHex(wire.subarray(3, 1027)),
-  );
-  const released = toHex(reader.release());
-  const rest = await drain(stream);
-  assert.equal([released, rest].filter((s) => s).join(" "), "03 04 05");
+  for (
+    const [name, chunks] of [
+      ["all at once", [wire]],
+      ["random split", randomSplit(wire, 7, 100)],
+    ] as Array<[string, Uint8Array[]]>
+  ) {
+    for (const greedy of [true, false]) {
+      await t.step(`${name}, greedy ${greedy}`, async () => {
+        const source = new ChunkSource(chunks);
+        const reader = new FrameReader(source, { greedy });
+        assert.equal(toHex(await reader.readExact(3)), "00 01 02");
+        assert.equal(
+          toHex(await reader.readExact(1024)),
+          toHex(wire.subarray(3, 1027)),
+        );
+        assert.equal(
+          joined(toHex(reader.rest()), source.remaining()),
+          "03 04 05",
+        );
+      });
+    }
+  }
 });
 
 Deno.test("FrameReader.readExact() throws RangeError when the length is out of range", async (t) => {
   for (const length of [0, -1, 1025]) {
     await t.step(`${length}`, async () => {
-      const { stream } = byteStream([hex("05")], "queued");
-      const reader = new FrameReader(stream);
+      const source = new ChunkSource([hex("05")]);
+      const reader = new FrameReader(source);
       await assert.rejects(reader.readExact(length), {
         name: "RangeError",
         message: `Frame length must be 1-1024, got ${length}`,
       });
-      reader.release();
+      assert.equal(source.reads, 0);
     });
   }
 });
 
-Deno.test("FrameReader.readExact() throws UnexpectedEof when the stream ends early", async (t) => {
+Deno.test("FrameReader.readExact() throws UnexpectedEof when the source ends early", async (t) => {
   const cases: Array<[string, Uint8Array[]]> = [
-    ["empty stream", []],
+    ["empty source", []],
     ["mid-frame, one chunk", [hex("05 01")]],
     ["mid-frame, byte by byte", [hex("05"), hex("01")]],
   ];
-  for (const delivery of ["queued", "pull", "byob"] as const) {
-    for (const [name, chunks] of cases) {
-      for (const greedy of [true, false]) {
-        await t.step(`${delivery}, ${name}, greedy ${greedy}`, async () => {
-          const { stream } = byteStream(chunks, delivery);
-          const reader = new FrameReader(stream, { greedy });
-          await assert.rejects(
-            reader.readExact(3),
-            Deno.errors.UnexpectedEof,
-          );
-          reader.release();
-          assert.equal(stream.locked, false);
-        });
-      }
+  for (const [name, chunks] of cases) {
+    for (const greedy of [true, false]) {
+      await t.step(`${name}, greedy ${greedy}`, async () => {
+        const source = new ChunkSource(chunks);
+        const reader = new FrameReader(source, { greedy });
+        await assert.rejects(reader.readExact(3), Deno.errors.UnexpectedEof);
+        assert.equal(source.reads, chunks.length + 1);
+      });
     }
   }
 });
 
 Deno.test("FrameReader.readExact() throws UnexpectedEof when a later frame is cut off", async () => {
-  const { stream } = byteStream([hex("05 01 00 05 01")], "pull");
-  const reader = new FrameReader(stream);
+  const source = new ChunkSource([hex("05 01 00 05 01")]);
+  const reader = new FrameReader(source);
   assert.equal(toHex(await reader.readExact(3)), "05 01 00");
   await assert.rejects(reader.readExact(4), {
     name: "UnexpectedEof",
+    message: "Stream ended 2 bytes before the frame's end",
   });
-  reader.release();
 });
 
-Deno.test("FrameReader.readExact() rethrows the stream's error when the stream fails", async (t) => {
+Deno.test("FrameReader.readExact() rethrows the source's error when the source fails", async (t) => {
   for (const greedy of [true, false]) {
     await t.step(`greedy ${greedy}`, async () => {
       const reset = new Deno.errors.ConnectionReset("Connection reset");
-      let pulls = 0;
-      const stream = new ReadableStream({
-        type: "bytes",
-        pull(controller: ReadableByteStreamController) {
-          if (pulls++ === 0) controller.enqueue(hex("05 01"));
-          else controller.error(reset);
-        },
-      });
-      const reader = new FrameReader(stream, { greedy });
+      const source = new ChunkSource([hex("05 01")], reset);
+      const reader = new FrameReader(source, { greedy });
       await assert.rejects(reader.readExact(3), (error) => error === reset);
-      // release() still works in a finally block after the failure.
-      assert.equal(reader.release().length, 0);
-      assert.equal(stream.locked, false);
+      assert.equal(source.reads, 2);
+      // rest() still works in a finally block after the failure, and hands
+      // back the partial frame.
+      assert.equal(toHex(reader.rest()), "05 01");
+      assert.equal(reader.rest().length, 0);
     });
   }
 });
 
-Deno.test("FrameReader.release() works when the frame was cut off by EOF", async () => {
-  const { stream } = byteStream([hex("05 01 00"), hex("05")], "byob");
-  const reader = new FrameReader(stream);
-  assert.equal(toHex(await reader.readExact(3)), "05 01 00");
-  await assert.rejects(reader.readExact(2), Deno.errors.UnexpectedEof);
-  assert.equal(reader.release().length, 0);
-  assert.equal(stream.locked, false);
+Deno.test("FrameReader.rest() works when the frame was cut off by EOF", async (t) => {
+  for (const greedy of [true, false]) {
+    await t.step(`greedy ${greedy}`, async () => {
+      const source = new ChunkSource([hex("05 01 00"), hex("05")]);
+      const reader = new FrameReader(source, { greedy });
+      assert.equal(toHex(await reader.readExact(3)), "05 01 00");
+      await assert.rejects(reader.readExact(2), Deno.errors.UnexpectedEof);
+      // The partial frame is what was read past the last whole frame.
+      assert.equal(toHex(reader.rest()), "05");
+      assert.equal(reader.rest().length, 0);
+      assert.equal(source.remaining(), "");
+    });
+  }
 });
