@@ -106,5 +106,6 @@ export {
 } from "./observability/metrics.ts";
 export {
   type MetricsEndpointOptions,
+  type PrometheusSource,
   serveMetrics,
 } from "./observability/metrics_endpoint.ts";

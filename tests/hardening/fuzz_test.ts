@@ -38,27 +38,25 @@ import { eventually, readUntilClosed, within } from "./_bounded.ts";
 // ---------------------------------------------------------------------------
 // Decoders
 
-/** A byte stream that hands out `bytes` in the given chunk sizes. */
-function splitStream(
-  bytes: Uint8Array,
-  sizes: readonly number[],
-): ReadableStream<Uint8Array> {
+/**
+ * A byte source that delivers `bytes` in pieces of the given sizes (cycled),
+ * never more than the reader asks for.
+ */
+function splitSource(bytes: Uint8Array, sizes: readonly number[]) {
   let offset = 0;
   let index = 0;
-  return new ReadableStream({
-    type: "bytes",
-    pull(controller) {
-      if (offset >= bytes.length) {
-        controller.close();
-        controller.byobRequest?.respond(0);
-        return;
-      }
+  return {
+    read(buffer: Uint8Array): Promise<number | null> {
+      if (offset >= bytes.length) return Promise.resolve(null);
       const size = Math.max(1, sizes[index++ % Math.max(1, sizes.length)] ?? 1);
-      const chunk = bytes.slice(offset, offset + size);
-      offset += chunk.length;
-      controller.enqueue(chunk);
+      const n = Math.min(size, buffer.length, bytes.length - offset);
+      buffer.set(bytes.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
     },
-  });
+    /** What the reader has not consumed yet. */
+    remaining: () => bytes.slice(offset),
+  };
 }
 
 /** The only errors a decoder may throw on hostile input. */
@@ -155,27 +153,17 @@ async function decodeSplit<T>(
   splits: readonly number[],
   decode: (reader: FrameReader) => Promise<T>,
 ): Promise<{ value: T; rest: Uint8Array } | { error: unknown }> {
-  const stream = splitStream(bytes, splits);
-  const reader = new FrameReader(stream);
+  const source = splitSource(bytes, splits);
+  const reader = new FrameReader(source);
   let value: T;
   try {
     value = await decode(reader);
   } catch (error) {
-    reader.release();
-    await stream.cancel();
     return { error };
   }
-  // What the reader read past the frame, then what it left in the stream:
+  // What the reader read past the frame, then what it left in the source:
   // together, everything after the frame, in order.
-  const released = reader.release();
-  const rest = [...released];
-  const remainder = stream.getReader();
-  for (let i = 0; i <= bytes.length; i++) {
-    const { value: chunk, done } = await remainder.read();
-    if (done) break;
-    rest.push(...chunk);
-  }
-  remainder.releaseLock();
+  const rest = [...reader.rest(), ...source.remaining()];
   return { value, rest: Uint8Array.from(rest) };
 }
 
