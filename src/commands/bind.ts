@@ -116,7 +116,7 @@ export async function handleBind(session: Session): Promise<void> {
   );
   session.deadline(server.timeouts.idle);
   const pending: PendingRead = { result: reading, buffer };
-  await relay(session.conn, peer, {
+  return relay(session.conn, peer, {
     up: session.up,
     down: session.down,
     clientPrefix: _concat(early, earlyBytes),

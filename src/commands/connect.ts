@@ -39,7 +39,7 @@ export async function handleConnect(session: Session): Promise<void> {
     toSocksAddress(local.hostname, local.port),
   );
   session.deadline(server.timeouts.idle);
-  await relay(session.conn, target, {
+  return relay(session.conn, target, {
     up: session.up,
     down: session.down,
     clientPrefix: session.leftover,
