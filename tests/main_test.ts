@@ -77,52 +77,17 @@ Deno.test("main() refuses an open proxy on a non-loopback address and exits 1", 
   assert.match(stderr, /--allow-open-proxy/);
 });
 
-Deno.test("main() shuts down on SIGTERM and exits 0", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      MAIN,
-      "--listen",
-      "127.0.0.1:0",
-      "--log-format",
-      "json",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes('"msg":"listening"')) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    text += value;
-  }
-  const address = /"address":"([^"]+)"/.exec(text)![1]!;
-  const [hostname, port] = address.split(":");
-  const conn = await Deno.connect({ hostname: hostname!, port: Number(port) });
-  conn.close();
-  child.kill("SIGTERM");
-  while (!(await lines.read()).done) { /* drain until the process exits */ }
-  const status = await child.status;
-  assert.equal(status.code, 0);
-});
-
-Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 0 on SIGTERM", async () => {
-  await using target = echoTarget();
+/** Spawns the CLI with JSON logs and reads stderr until `marker` appears. */
+async function spawnUntil(extra: string[], marker: string) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net",
       "--allow-read",
       MAIN,
-      "--listen",
-      "127.0.0.1:0",
-      "--workers",
-      "2",
       "--log-format",
       "json",
+      ...extra,
     ],
     stdin: "null",
     stdout: "null",
@@ -130,11 +95,38 @@ Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 
   }).spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes('"workers started"')) {
+  while (!text.includes(marker)) {
     const { value, done } = await lines.read();
     if (done) break;
     text += value;
   }
+  /** Sends SIGTERM, drains stderr and returns the exit code. */
+  const stop = async () => {
+    child.kill("SIGTERM");
+    while (!(await lines.read()).done) { /* drain until the process exits */ }
+    return (await child.status).code;
+  };
+  return { text, stop };
+}
+
+Deno.test("main() shuts down on SIGTERM and exits 0", async () => {
+  const { text, stop } = await spawnUntil(
+    ["--listen", "127.0.0.1:0"],
+    '"msg":"listening"',
+  );
+  const address = /"address":"([^"]+)"/.exec(text)![1]!;
+  const [hostname, port] = address.split(":");
+  const conn = await Deno.connect({ hostname: hostname!, port: Number(port) });
+  conn.close();
+  assert.equal(await stop(), 0);
+});
+
+Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 0 on SIGTERM", async () => {
+  await using target = echoTarget();
+  const { text, stop } = await spawnUntil(
+    ["--listen", "127.0.0.1:0", "--workers", "2"],
+    '"workers started"',
+  );
   const addresses = [...text.matchAll(/"msg":"listening","address":"([^"]+)"/g)]
     .map((m) => m[1]);
   assert.equal(addresses.length, 2);
@@ -152,7 +144,5 @@ Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 
     assert.equal(await client.readHex(1), "07");
     client.close();
   }
-  child.kill("SIGTERM");
-  while (!(await lines.read()).done) { /* drain until the process exits */ }
-  assert.equal((await child.status).code, 0);
+  assert.equal(await stop(), 0);
 });
