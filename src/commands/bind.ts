@@ -8,7 +8,7 @@
 import { SocksError } from "../errors.ts";
 import { closeQuietly } from "../io/close_quietly.ts";
 import { type PendingRead, relay } from "../io/relay.ts";
-import { formatAddress, toSocksAddress } from "../protocol/address.ts";
+import { formatHostPort, toSocksAddress } from "../protocol/address.ts";
 import { Reply } from "../protocol/constants.ts";
 import { canonicalIp, isUnspecified } from "../protocol/ip.ts";
 import type { Session } from "../session.ts";
@@ -83,10 +83,8 @@ export async function handleBind(session: Session): Promise<void> {
         peer = session.own(candidate);
       } else {
         server.logger.log("warn", "bind peer refused", {
-          client: formatAddress(
-            toSocksAddress(session.client.hostname, session.client.port),
-          ),
-          peer: formatAddress(toSocksAddress(from, candidate.remoteAddr.port)),
+          client: formatHostPort(session.client.hostname, session.client.port),
+          peer: formatHostPort(from, candidate.remoteAddr.port),
         });
         closeQuietly(candidate);
         accepting = listener.accept();
