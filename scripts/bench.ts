@@ -231,6 +231,10 @@ function _headline(record: RunRecord, ms: number): string {
     ? `${r.mbPerSec.toFixed(0)} MB/s`
     : r.connPerSec !== undefined
     ? `${r.connPerSec.toFixed(0)} conn/s p99 ${r.p99Ms?.toFixed(2)} ms`
+    : r.exchangesPerSec !== undefined
+    ? `first exchange p50 ${r.p50Ms?.toFixed(2)} ms p99 ${
+      r.p99Ms?.toFixed(2)
+    } ms, later p50 ${r.laterP50Ms?.toFixed(2)} ms`
     : `${
       r.pssKibPerConn?.toFixed(1)
     } KiB/conn, ${r.idleReady}/${r.idleConns} ready, ${r.idleAlive} alive`;
@@ -320,6 +324,8 @@ async function _run(options: _Options): Promise<void> {
               String(options.warmupSecs),
               "--hold",
               String(IDLE_HOLD_SECS),
+              "--bytes",
+              String(w.bytes ?? 1024),
               "--target-pid",
               String(target.pid),
             ];

@@ -10,6 +10,11 @@ import {
   StaticCredentials,
 } from "./auth/credential_store.ts";
 import { closeQuietly } from "./io/close_quietly.ts";
+import {
+  ACCEPT_FAILURE_KINDS,
+  acceptFailureNeedsPause,
+  classifyAcceptFailure,
+} from "./net/accept_failure.ts";
 import { type Dialer, directDialer } from "./net/dialer.ts";
 import { type Resolver, SystemResolver } from "./net/resolver.ts";
 import { formatAddress, toSocksAddress } from "./protocol/address.ts";
@@ -282,6 +287,11 @@ class _Server implements Socks5Server {
       throw error;
     }
     this.addrs = this.#listeners.map((l) => l.addr);
+    // Every series exists from the start, so a rate() over it is defined
+    // before the first failure.
+    for (const kind of ACCEPT_FAILURE_KINDS) {
+      this.metrics.count("accept_errors_total", 0, kind);
+    }
     for (const listener of this.#listeners) {
       this.#context.logger.log("info", "listening", {
         address: formatAddress(
@@ -348,19 +358,40 @@ class _Server implements Socks5Server {
         backoff = 0;
       } catch (error) {
         if (this.#closing) return;
+        const kind = classifyAcceptFailure(error);
+        this.metrics.count("accept_errors_total", 1, kind);
+        const message = error instanceof Error ? error.message : String(error);
+        if (!acceptFailureNeedsPause(kind)) {
+          // One connection failed (a peer that reset before accept finished,
+          // a pending network error): skip it at once. Pausing here would let
+          // anyone lock every client out with a few resets.
+          this.#warnAtMostEvery("accept skipped a failed connection", {
+            kind,
+            error: message,
+          });
+          continue;
+        }
         // Out of file descriptors and similar: wait and retry instead of
         // spinning on an accept that fails at once.
-        this.metrics.count("accept_errors_total");
         backoff = Math.min(
           backoff === 0 ? _BACKOFF_MIN_MS : backoff * 2,
           _BACKOFF_MAX_MS,
         );
+        this.metrics.count("accept_pauses_total");
         this.#warnAtMostEvery("accept failed", {
-          error: error instanceof Error ? error.message : String(error),
+          kind,
+          error: message,
           retryMs: backoff,
         });
         await this.#sleep(backoff);
         continue;
+      }
+      try {
+        // Without it, Nagle's algorithm holds the second write of a split
+        // message until the peer's delayed ACK (about 40 ms).
+        conn.setNoDelay(true);
+      } catch {
+        // The peer is already gone; the session notices on its first read.
       }
       if (this.#sessions.size >= this.#maxSessions) {
         closeQuietly(conn);

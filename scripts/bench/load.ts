@@ -7,7 +7,7 @@
  *
  * ```sh
  * deno run --allow-net=127.0.0.1 --allow-read=/proc scripts/bench/load.ts \
- *   --kind up|down|echo|cr|idle --target 127.0.0.1:PORT [--proxy 127.0.0.1:PORT]
+ *   --kind up|down|echo|cr|rr|idle [--bytes N] --target 127.0.0.1:PORT [--proxy 127.0.0.1:PORT]
  *   [--conns N] [--secs S] [--warmup S] [--pid PROXY_PID] [--target-pid PID]
  *   [--user U --pass P]
  * ```
@@ -23,6 +23,7 @@ import { runConnRate } from "./conn_rate.ts";
 import { parseEndpoint, type Route } from "./dial.ts";
 import { runIdleMemory } from "./idle_memory.ts";
 import type { LoadResult } from "./load_result.ts";
+import { runRequestResponse } from "./request_response.ts";
 import { runThroughput } from "./throughput.ts";
 
 function _number(
@@ -49,6 +50,7 @@ async function _main(): Promise<LoadResult> {
       secs: { type: "string", default: "4" },
       warmup: { type: "string", default: "1" },
       hold: { type: "string", default: "1" },
+      bytes: { type: "string", default: "1024" },
       pid: { type: "string" },
       "target-pid": { type: "string" },
       user: { type: "string" },
@@ -88,6 +90,12 @@ async function _main(): Promise<LoadResult> {
       });
     case "cr":
       return await runConnRate({ workers: conns, route, ...window });
+    case "rr":
+      return await runRequestResponse({
+        bytes: _number(values.bytes, "bytes", 1, 1 << 20),
+        route,
+        ...window,
+      });
     case "idle":
       if (proxyPid === undefined) {
         throw new TypeError("--pid is required for idle");
@@ -100,7 +108,7 @@ async function _main(): Promise<LoadResult> {
       });
     default:
       throw new TypeError(
-        `--kind must be up, down, echo, cr or idle: "${values.kind}"`,
+        `--kind must be up, down, echo, cr, rr or idle: "${values.kind}"`,
       );
   }
 }

@@ -10,7 +10,7 @@
 /** What one load-generator run measured. Absent fields were not measured. */
 export interface LoadResult {
   /** Workload kind that ran. */
-  kind: "up" | "down" | "echo" | "cr" | "idle";
+  kind: "up" | "down" | "echo" | "cr" | "rr" | "idle";
   /** Measurement window, seconds (after warm-up). */
   windowSecs: number;
   /** Failed connections or transfers during the run. */
@@ -21,10 +21,19 @@ export interface LoadResult {
   mbPerSec?: number;
   /** Completed connect→echo→close iterations per second. */
   connPerSec?: number;
-  /** Median iteration latency, ms. */
+  /**
+   * Median iteration latency, ms (cr); median latency of a fresh tunnel's
+   * first exchange (rr).
+   */
   p50Ms?: number;
-  /** 99th-percentile iteration latency, ms. */
+  /** 99th-percentile of the same, ms. */
   p99Ms?: number;
+  /** Request/response: exchanges per second. */
+  exchangesPerSec?: number;
+  /** Request/response: median latency of the later exchanges, ms. */
+  laterP50Ms?: number;
+  /** Request/response: 99th-percentile latency of the later exchanges, ms. */
+  laterP99Ms?: number;
   /** CPU of the proxy process tree during the window, % of one core. */
   proxyCpuPct?: number;
   /** CPU of the load generator during the window, % of one core. */

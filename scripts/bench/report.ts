@@ -50,6 +50,11 @@ const _METRICS: Record<Workload["kind"], _Metric[]> = {
     { key: "p50Ms", label: "p50 ms", ratio: true },
     { key: "p99Ms", label: "p99 ms", ratio: true },
   ],
+  rr: [
+    { key: "p50Ms", label: "first p50 ms", ratio: true },
+    { key: "p99Ms", label: "first p99 ms", ratio: true },
+    { key: "laterP50Ms", label: "later p50 ms", ratio: true },
+  ],
   idle: [
     { key: "pssKibPerConn", label: "KiB/conn (PSS)", ratio: false },
     { key: "rssKibPerConn", label: "KiB/conn (RSS)", ratio: false },

@@ -41,6 +41,12 @@ async function _echo(conn: Deno.TcpConn, stop: AbortSignal): Promise<void> {
   }
 }
 
+/** Echo for request/response: answers at once, as interactive servers do. */
+function _echoNoDelay(conn: Deno.TcpConn, stop: AbortSignal): Promise<void> {
+  conn.setNoDelay(true);
+  return _echo(conn, stop);
+}
+
 async function _once(conn: Deno.TcpConn): Promise<void> {
   const buf = new Uint8Array(ONCE_MESSAGE_BYTES);
   await readExact(conn, buf, ONCE_MESSAGE_BYTES);
@@ -108,6 +114,7 @@ async function _main(): Promise<void> {
     once: _once,
     sink: _sink,
     source: _source,
+    rr: _echoNoDelay,
   };
   const listeners = new Map<string, Deno.TcpListener>();
   for (const name of Object.keys(handlers)) {

@@ -5,7 +5,7 @@
  */
 
 /** Which target server a workload talks to. */
-export type TargetName = "echo" | "once" | "sink" | "source";
+export type TargetName = "echo" | "once" | "sink" | "source" | "rr";
 
 /**
  * Bytes of the one echo in a connection-rate loop. The `once` target reads
@@ -18,9 +18,11 @@ export interface Workload {
   /** Name used on the command line and in the table, e.g. `up8`. */
   name: string;
   /** Load-generator kind (`load.ts --kind`). */
-  kind: "up" | "down" | "echo" | "cr" | "idle";
+  kind: "up" | "down" | "echo" | "cr" | "rr" | "idle";
   /** Connections (throughput), workers (connection rate) or held tunnels (idle). */
   conns: number;
+  /** Message size of a request/response workload, bytes. */
+  bytes?: number;
   /** Target server behind the proxy. */
   target: TargetName;
   /** Run against a proxy instance that requires username/password auth. */
@@ -103,6 +105,25 @@ export const WORKLOADS: readonly Workload[] = [
     target: "once",
     auth: false,
     description: "64 concurrent workers, same loop as cr1",
+  },
+  {
+    name: "rr1k",
+    kind: "rr",
+    conns: 1,
+    bytes: 1024,
+    target: "rr",
+    auth: false,
+    description:
+      "1 KiB request/response, 8 per tunnel: first-exchange p50/p99 (Nagle)",
+  },
+  {
+    name: "rr4k",
+    kind: "rr",
+    conns: 1,
+    bytes: 4096,
+    target: "rr",
+    auth: false,
+    description: "the same with 4 KiB messages",
   },
   {
     name: "cr64auth",

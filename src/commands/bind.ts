@@ -81,6 +81,12 @@ export async function handleBind(session: Session): Promise<void> {
         await server.ruleset.permitsAddress(session.ruleRequest, from);
       if (allowed) {
         peer = session.own(candidate);
+        try {
+          // Relayed bytes go out as they come, not held back by Nagle.
+          peer.setNoDelay(true);
+        } catch {
+          // Reset already: the relay's first read or write reports it.
+        }
       } else {
         server.logger.log("warn", "bind peer refused", {
           client: formatHostPort(session.client.hostname, session.client.port),

@@ -22,14 +22,25 @@ export interface Dialer {
   dial(hostname: string, port: number, signal: AbortSignal): Promise<Deno.Conn>;
 }
 
-/** Dials with `Deno.connect`, one address, no family racing of its own. */
+/**
+ * Dials with `Deno.connect`, one address, no family racing of its own, with
+ * TCP_NODELAY set: the relay forwards what it reads at once, and Nagle's
+ * algorithm would hold a split message's second write for the peer's delayed
+ * ACK (about 40 ms).
+ */
 export const directDialer: Dialer = {
-  dial(hostname, port, signal) {
-    return Deno.connect({
+  async dial(hostname, port, signal) {
+    const conn = await Deno.connect({
       hostname,
       port,
       signal,
       autoSelectFamily: false,
     });
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // Reset already: the relay's first read or write reports it.
+    }
+    return conn;
   },
 };

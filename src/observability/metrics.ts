@@ -17,7 +17,8 @@ export type CounterName =
   | "udp_datagrams_up_total"
   | "udp_datagrams_down_total"
   | "udp_dropped_total"
-  | "accept_errors_total";
+  | "accept_errors_total"
+  | "accept_pauses_total";
 
 /** Gauges the server moves up and down. */
 export type GaugeName = "sessions_active" | "udp_associations_active";
@@ -33,7 +34,8 @@ export interface Metrics {
    * @param name The counter.
    * @param by How much, default 1.
    * @param label The one label value for labelled counters:
-   * `replies_total` by reply code, `udp_dropped_total` by reason.
+   * `replies_total` by reply code, `udp_dropped_total` by reason,
+   * `accept_errors_total` by kind.
    */
   count(name: CounterName, by?: number, label?: string): void;
   /**
@@ -48,6 +50,7 @@ export interface Metrics {
 const _LABEL_KEYS: Partial<Record<CounterName, string>> = {
   replies_total: "rep",
   udp_dropped_total: "reason",
+  accept_errors_total: "kind",
 };
 
 const _HELP: Record<CounterName | GaugeName, string> = {
@@ -63,7 +66,10 @@ const _HELP: Record<CounterName | GaugeName, string> = {
   udp_datagrams_up_total: "UDP datagrams relayed client to destination.",
   udp_datagrams_down_total: "UDP datagrams relayed destination to client.",
   udp_dropped_total: "UDP datagrams dropped, by reason.",
-  accept_errors_total: "Errors from accept() (e.g. out of file descriptors).",
+  accept_errors_total:
+    "Failed accept() calls, by kind: aborted and network concern one connection and are skipped at once; exhausted and other pause the accept loop.",
+  accept_pauses_total:
+    "Times the accept loop paused after running out of descriptors, buffers or memory.",
   sessions_active: "Sessions in progress.",
   udp_associations_active: "UDP associations in progress.",
 };

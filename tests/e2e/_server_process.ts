@@ -146,6 +146,11 @@ export class ServerProcess implements AsyncDisposable {
     return [...this.#listening];
   }
 
+  /** The server's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Port of the first listener. */
   get port(): number {
     return this.portOf(0);
