@@ -1,14 +1,15 @@
 /**
  * socks5-deno: a SOCKS5 proxy server (RFC 1928, RFC 1929: CONNECT, BIND,
  * UDP ASSOCIATE; IPv4, IPv6 and domain names; username/password) and a
- * SOCKS5 client, for Deno.
+ * SOCKS5 client, on Deno. (On Bun, import `src/runtime/bun/mod.ts`: the same
+ * API on Bun's sockets.)
  *
  * Run a server inside your program:
  *
  * ```ts
  * import { serve } from "./mod.ts";
  *
- * await using server = serve({
+ * await using server = await serve({
  *   listen: { hostname: "127.0.0.1", port: 0 },
  *   users: { alice: "correct horse" },
  *   timeouts: { idle: 60_000 },
@@ -16,22 +17,22 @@
  * console.log(`SOCKS5 proxy on port ${server.addr.port}`);
  * ```
  *
- * Talk to any SOCKS5 proxy (here, the one above, to a local service):
+ * Talk to any SOCKS5 proxy (here, through the one above, to a second proxy
+ * that stands in for a local service: the client sends it a greeting):
  *
  * ```ts
  * import { connect, serve } from "./mod.ts";
  *
- * await using server = serve({ listen: { hostname: "127.0.0.1", port: 0 } });
- * using service = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * await using proxy = await serve({ listen: { hostname: "127.0.0.1", port: 0 } });
+ * await using service = await serve({ listen: { hostname: "127.0.0.1", port: 0 } });
  *
  * const { conn } = await connect(
  *   { host: "127.0.0.1", port: service.addr.port },
- *   { proxy: server.addr },
+ *   { proxy: proxy.addr },
  * );
- * using peer = await service.accept();
- * await conn.write(new TextEncoder().encode("hello"));
- * const received = new Uint8Array(5);
- * await peer.read(received); // "hello", relayed by the proxy
+ * await conn.write(Uint8Array.of(5, 1, 0)); // a greeting, relayed
+ * const answer = new Uint8Array(2);
+ * await conn.read(answer); // 05 00: the service's method choice
  * conn.close();
  * ```
  *
@@ -39,38 +40,111 @@
  * ASSOCIATE.
  *
  * Everything a deployment varies is a hook in {@linkcode ServeOptions}:
- * {@linkcode Ruleset}, {@linkcode Resolver}, {@linkcode Dialer},
- * {@linkcode CredentialStore}, {@linkcode Logger} and {@linkcode Metrics}.
+ * {@linkcode Ruleset}, {@linkcode Resolver}, {@linkcode Outbound},
+ * {@linkcode Network}, {@linkcode CredentialStore}, {@linkcode Logger} and
+ * {@linkcode Metrics}.
  *
  * @module
  */
 
-export {
-  type ListenAddress,
-  serve,
+import { bind as bindOn, type Socks5Binding } from "./client/bind.ts";
+import {
+  connect as connectOn,
+  type Socks5Connection,
+} from "./client/connect.ts";
+import type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
+import {
+  type Socks5UdpAssociation,
+  udpAssociate as udpAssociateOn,
+} from "./client/udp_associate.ts";
+import {
   type ServeOptions,
-  type ShutdownOptions,
+  serveWith,
   type Socks5Server,
-} from "./server.ts";
+} from "./core/server.ts";
+import { denoRuntime } from "./runtime/deno/runtime.ts";
+
+/**
+ * Starts a SOCKS5 server on Deno's sockets.
+ *
+ * @param options Listen addresses, users, hooks and limits.
+ * @returns The running server, once it listens.
+ */
+export function serve(options: ServeOptions = {}): Promise<Socks5Server> {
+  return serveWith(denoRuntime, options);
+}
+
+/**
+ * Opens a TCP connection to `destination` through a SOCKS5 proxy.
+ *
+ * @param destination Host (IP literal or name, resolved by the proxy) and port.
+ * @param options Proxy, credentials, signal.
+ * @returns The connection and the proxy's bound address.
+ */
+export function connect(
+  destination: Destination,
+  options: Socks5ClientOptions,
+): Promise<Socks5Connection> {
+  return connectOn(destination, { network: denoRuntime.network, ...options });
+}
+
+/**
+ * Asks a SOCKS5 proxy to accept one incoming connection (BIND).
+ *
+ * @param destination The expected peer (0.0.0.0:0 for anyone).
+ * @param options Proxy, credentials, signal.
+ * @returns The control connection, the bound address and the peer promise.
+ */
+export function bind(
+  destination: Destination,
+  options: Socks5ClientOptions,
+): Promise<Socks5Binding> {
+  return bindOn(destination, { network: denoRuntime.network, ...options });
+}
+
+/**
+ * Opens a UDP association through a SOCKS5 proxy.
+ *
+ * @param options Proxy, credentials, signal.
+ * @returns The association.
+ */
+export function udpAssociate(
+  options: Socks5ClientOptions,
+): Promise<Socks5UdpAssociation> {
+  return udpAssociateOn({ network: denoRuntime.network, ...options });
+}
+
+export type {
+  ListenAddress,
+  ServeOptions,
+  ShutdownOptions,
+  Socks5Server,
+} from "./core/server.ts";
 export {
   type CommandSwitches,
   DEFAULT_TIMEOUTS,
   type Timeouts,
-} from "./server_context.ts";
-export { connect, type Socks5Connection } from "./client/connect.ts";
-export { bind, type Socks5Binding } from "./client/bind.ts";
+} from "./core/context.ts";
+export type { Socks5Connection } from "./client/connect.ts";
+export type { Socks5Binding } from "./client/bind.ts";
 export {
   type RelayedDatagram,
   Socks5UdpAssociation,
-  udpAssociate,
 } from "./client/udp_associate.ts";
 export type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
-export {
-  describeReply,
-  ProtocolError,
-  replyFor,
-  SocksError,
-} from "./errors.ts";
+export { describeReply, replyFor } from "./core/reply_for.ts";
+export { ProtocolError, SocksError } from "./protocol/errors.ts";
+export { NetError, type NetErrorKind } from "./runtime/net_error.ts";
+export type {
+  Connection,
+  ConnectOptions,
+  DatagramOptions,
+  DatagramSocket,
+  Listener,
+  ListenOptions,
+  NetAddress,
+  Network,
+} from "./runtime/transport.ts";
 export { AddressType, Command, Method, Reply } from "./protocol/constants.ts";
 export {
   formatAddress,
@@ -82,14 +156,26 @@ export {
   StaticCredentials,
 } from "./auth/credential_store.ts";
 export { parseUsersFile } from "./auth/users_file.ts";
-export { permitAll, type RuleRequest, type Ruleset } from "./rules/ruleset.ts";
+export { permitAll, type RuleRequest, type Ruleset } from "./policy/ruleset.ts";
 export {
   blockInternalDestinations,
   type DestinationPolicyOptions,
   INTERNAL_BLOCKS,
-} from "./rules/destination_policy.ts";
-export { type Resolver, SystemResolver } from "./net/resolver.ts";
-export { type Dialer, directDialer } from "./net/dialer.ts";
+} from "./policy/destination_policy.ts";
+export { type Resolver } from "./outbound/resolver.ts";
+export { SystemResolver } from "./outbound/system_resolver.ts";
+export type {
+  Outbound,
+  OutboundRequest,
+  OutboundUdp,
+  PendingBind,
+  UdpDropReason,
+  UdpSink,
+} from "./outbound/outbound.ts";
+export {
+  DirectOutbound,
+  type DirectOutboundOptions,
+} from "./outbound/direct.ts";
 export {
   createLogger,
   type LogFields,
@@ -105,7 +191,6 @@ export {
   type Metrics,
 } from "./observability/metrics.ts";
 export {
-  type MetricsEndpointOptions,
+  metricsHandler,
   type PrometheusSource,
-  serveMetrics,
 } from "./observability/metrics_endpoint.ts";

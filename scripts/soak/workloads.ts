@@ -7,9 +7,10 @@
  * @module
  */
 
-import { bind } from "../../src/client/bind.ts";
-import { connect } from "../../src/client/connect.ts";
-import { udpAssociate } from "../../src/client/udp_associate.ts";
+import type { Connection } from "../../src/runtime/transport.ts";
+import { bind } from "../../src/mod.ts";
+import { connect } from "../../src/mod.ts";
+import { udpAssociate } from "../../src/mod.ts";
 import { decodeUdpDatagram } from "../../src/protocol/udp_header.ts";
 
 /** Where the workers send traffic. */
@@ -125,8 +126,8 @@ export function pickOperation(rng: Rng): Operation {
  * `expected`, then half-closes and checks for EOF.
  */
 async function _exchange(
-  writer: Deno.TcpConn,
-  reader: Deno.TcpConn,
+  writer: Connection,
+  reader: Connection,
   data: Uint8Array,
   expected: Uint8Array,
 ): Promise<Outcome> {
@@ -178,7 +179,7 @@ async function _bindExchange(context: WorkContext, rng: Rng): Promise<Outcome> {
     proxy: context.proxy,
     signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
   });
-  let peer: Deno.TcpConn | undefined;
+  let peer: Connection | undefined;
   try {
     peer = await Deno.connect({
       hostname: binding.bound.host,
@@ -354,7 +355,7 @@ async function _abandonedBind(context: WorkContext): Promise<Outcome> {
 /** Awaits `promise`, closing `conns` if it is still pending at the bound. */
 async function _bounded<T>(
   promise: Promise<T>,
-  ...conns: Array<Deno.Conn | undefined>
+  ...conns: Array<Connection | undefined>
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {

@@ -4,20 +4,21 @@
  * @module
  */
 
-import { closeQuietly } from "../io/close_quietly.ts";
+import { closeQuietly } from "../core/close_quietly.ts";
 import type { SocksAddress } from "../protocol/address.ts";
+import type { Connection } from "../runtime/transport.ts";
 import { Command } from "../protocol/constants.ts";
 import {
+  type ClientOptionsWithNetwork,
   type Destination,
   handshake,
   readReplyOrThrow,
-  type Socks5ClientOptions,
 } from "./handshake.ts";
 
 /** A pending BIND. */
 export interface Socks5Binding {
   /** The control connection; after `peer` resolves it carries the peer's bytes. */
-  conn: Deno.TcpConn;
+  conn: Connection;
   /** Where the proxy listens: give this to the peer (first reply). */
   bound: SocksAddress;
   /**
@@ -32,7 +33,7 @@ export interface Socks5Binding {
  *
  * @example
  * ```ts ignore
- * import { bind } from "./bind.ts";
+ * import { bind } from "../mod.ts";
  * const binding = await bind({ host: "0.0.0.0", port: 0 }, {
  *   proxy: { hostname: "127.0.0.1", port: 1080 },
  * });
@@ -46,7 +47,7 @@ export interface Socks5Binding {
  */
 export async function bind(
   destination: Destination,
-  options: Socks5ClientOptions,
+  options: ClientOptionsWithNetwork,
 ): Promise<Socks5Binding> {
   const { conn, reader, bound } = await handshake(
     Command.BIND,

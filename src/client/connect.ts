@@ -5,17 +5,18 @@
  */
 
 import type { SocksAddress } from "../protocol/address.ts";
+import type { Connection } from "../runtime/transport.ts";
 import { Command } from "../protocol/constants.ts";
 import {
+  type ClientOptionsWithNetwork,
   type Destination,
   handshake,
-  type Socks5ClientOptions,
 } from "./handshake.ts";
 
 /** A connection to a destination through the proxy. */
 export interface Socks5Connection {
   /** Read and write the destination's bytes here. */
-  conn: Deno.TcpConn;
+  conn: Connection;
   /** The proxy's outbound address (BND.ADDR/BND.PORT). */
   bound: SocksAddress;
 }
@@ -25,7 +26,7 @@ export interface Socks5Connection {
  *
  * @example
  * ```ts ignore
- * import { connect } from "./connect.ts";
+ * import { connect } from "../mod.ts";
  * const { conn } = await connect({ host: "127.0.0.1", port: 8080 }, {
  *   proxy: { hostname: "127.0.0.1", port: 1080 },
  * });
@@ -40,7 +41,7 @@ export interface Socks5Connection {
  */
 export async function connect(
   destination: Destination,
-  options: Socks5ClientOptions,
+  options: ClientOptionsWithNetwork,
 ): Promise<Socks5Connection> {
   const { conn, bound } = await handshake(
     Command.CONNECT,

@@ -5,11 +5,12 @@
  * @module
  */
 
-import { SocksError } from "../errors.ts";
-import { describeReply } from "../errors.ts";
-import { closeQuietly } from "../io/close_quietly.ts";
-import { FrameReader } from "../io/frame_reader.ts";
-import { writeAll } from "../io/relay.ts";
+import { closeQuietly } from "../core/close_quietly.ts";
+import { FrameReader } from "../core/frame_reader.ts";
+import { writeAll } from "../core/relay.ts";
+import { describeReply } from "../core/reply_for.ts";
+import { SocksError } from "../protocol/errors.ts";
+import type { Connection, Network } from "../runtime/transport.ts";
 import { type SocksAddress, toSocksAddress } from "../protocol/address.ts";
 import {
   type Command,
@@ -40,12 +41,22 @@ export interface Socks5ClientOptions {
   auth?: { username: string; password: string };
   /** Aborting it closes the connection and rejects the pending call. */
   signal?: AbortSignal;
+  /**
+   * The sockets to use.
+   * @default {the runtime's own, filled in by its entry point (`src/mod.ts`)}
+   */
+  network?: Network;
 }
+
+/** Client options with the network chosen: what the client modules take. */
+export type ClientOptionsWithNetwork = Socks5ClientOptions & {
+  network: Network;
+};
 
 /** An open control connection after a successful request. */
 export interface Handshake {
   /** The connection to the proxy. */
-  conn: Deno.TcpConn;
+  conn: Connection;
   /** Reads further replies (BIND's second). */
   reader: FrameReader;
   /** BND.ADDR/BND.PORT of the reply. */
@@ -66,14 +77,14 @@ export interface Handshake {
 export async function handshake(
   command: Command,
   destination: Destination,
-  options: Socks5ClientOptions,
+  options: ClientOptionsWithNetwork,
 ): Promise<Handshake> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const conn = await Deno.connect({
+  const conn = await options.network.connect({
     hostname: options.proxy.hostname,
     port: options.proxy.port,
-    signal,
+    ...(signal ? { signal } : {}),
   });
   const onAbort = () => closeQuietly(conn);
   signal?.addEventListener("abort", onAbort, { once: true });

@@ -4,17 +4,22 @@
  * @module
  */
 
-import { closeQuietly } from "../io/close_quietly.ts";
+import { closeQuietly } from "../core/close_quietly.ts";
 import { type SocksAddress, toSocksAddress } from "../protocol/address.ts";
 import { AddressType, Command } from "../protocol/constants.ts";
 import {
   decodeUdpDatagram,
   encodeUdpDatagram,
 } from "../protocol/udp_header.ts";
+import type {
+  Connection,
+  DatagramSocket,
+  NetAddress,
+} from "../runtime/transport.ts";
 import {
+  type ClientOptionsWithNetwork,
   type Destination,
   handshake,
-  type Socks5ClientOptions,
 } from "./handshake.ts";
 
 /** One datagram received through the relay. */
@@ -34,9 +39,10 @@ export class Socks5UdpAssociation implements Disposable {
   /** The proxy's relay address (the reply's BND.ADDR/BND.PORT). */
   readonly relay: SocksAddress;
   /** The TCP control connection; the association lives as long as it. */
-  readonly control: Deno.TcpConn;
+  readonly control: Connection;
   /** The local UDP socket. */
-  readonly socket: Deno.DatagramConn;
+  readonly socket: DatagramSocket;
+  #buffer = new Uint8Array(65_536);
 
   /**
    * Creates the instance.
@@ -46,8 +52,8 @@ export class Socks5UdpAssociation implements Disposable {
    * @param relay The relay address from the reply.
    */
   constructor(
-    control: Deno.TcpConn,
-    socket: Deno.DatagramConn,
+    control: Connection,
+    socket: DatagramSocket,
     relay: SocksAddress,
   ) {
     this.control = control;
@@ -67,7 +73,7 @@ export class Socks5UdpAssociation implements Disposable {
         toSocksAddress(destination.host, destination.port),
         data,
       ),
-      { transport: "udp", hostname: this.relay.host, port: this.relay.port },
+      { hostname: this.relay.host, port: this.relay.port },
     );
   }
 
@@ -80,11 +86,11 @@ export class Socks5UdpAssociation implements Disposable {
    */
   async receive(): Promise<RelayedDatagram> {
     for (;;) {
-      const [bytes, addr] = await this.socket.receive();
-      const from = addr as Deno.NetAddr;
+      const [bytes, from] = await this.socket.receive(this.#buffer);
       if (from.port !== this.relay.port) continue;
       const datagram = decodeUdpDatagram(bytes);
-      return { data: datagram.data, from: datagram.address };
+      // A copy: the receive buffer is reused by the next call.
+      return { data: datagram.data.slice(), from: datagram.address };
     }
   }
 
@@ -107,7 +113,7 @@ export class Socks5UdpAssociation implements Disposable {
  *
  * @example
  * ```ts ignore
- * import { udpAssociate } from "./udp_associate.ts";
+ * import { udpAssociate } from "../mod.ts";
  * using udp = await udpAssociate({ proxy: { hostname: "127.0.0.1", port: 1080 } });
  * await udp.send(new TextEncoder().encode("ping"), { host: "127.0.0.1", port: 5353 });
  * const { data, from } = await udp.receive();
@@ -117,18 +123,17 @@ export class Socks5UdpAssociation implements Disposable {
  * @returns The association.
  */
 export async function udpAssociate(
-  options: Socks5ClientOptions,
+  options: ClientOptionsWithNetwork,
 ): Promise<Socks5UdpAssociation> {
   // The local socket must exist before the request so that its port can be
   // named in it; it binds on the same family as the proxy address.
   const probe = toSocksAddress(options.proxy.hostname, options.proxy.port);
-  const socket = Deno.listenDatagram({
-    transport: "udp",
+  const socket = await options.network.listenDatagram({
     hostname: probe.type === AddressType.IPV6 ? "::" : "0.0.0.0",
     port: 0,
   });
   try {
-    const { port } = socket.addr as Deno.NetAddr;
+    const { port } = socket.addr;
     const { conn, bound } = await handshake(
       Command.UDP_ASSOCIATE,
       { host: probe.type === AddressType.IPV6 ? "::" : "0.0.0.0", port },
@@ -137,7 +142,7 @@ export async function udpAssociate(
     // A relay bound to the unspecified address is reached at the proxy's own
     // address (RFC 1928 leaves this to the client).
     const relay = bound.host === "0.0.0.0" || bound.host === "::"
-      ? { ...bound, host: (conn.remoteAddr as Deno.NetAddr).hostname }
+      ? { ...bound, host: (conn.remoteAddr as NetAddress).hostname }
       : bound;
     return new Socks5UdpAssociation(conn, socket, relay);
   } catch (error) {

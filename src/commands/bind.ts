@@ -5,13 +5,11 @@
  * @module
  */
 
-import { SocksError } from "../errors.ts";
-import { closeQuietly } from "../io/close_quietly.ts";
-import { type PendingRead, relay } from "../io/relay.ts";
-import { formatHostPort, toSocksAddress } from "../protocol/address.ts";
+import { type PendingRead, relay } from "../core/relay.ts";
 import { Reply } from "../protocol/constants.ts";
-import { canonicalIp, isUnspecified } from "../protocol/ip.ts";
-import type { Session } from "../session.ts";
+import { SocksError } from "../protocol/errors.ts";
+import type { Connection, NetAddress } from "../runtime/transport.ts";
+import type { CommandContext } from "./context.ts";
 
 /** Bytes a client may send before the peer arrives; they are forwarded. */
 const _MAX_EARLY_BYTES = 64 * 1024;
@@ -19,82 +17,54 @@ const _MAX_EARLY_BYTES = 64 * 1024;
 /**
  * Handles a BIND request.
  *
- * The listening socket is bound on the configured external address, or else
- * on the address the client reached (the address the peer can reach too in
- * the usual FTP-style use). The first reply carries it. One connection is
- * accepted: when DST.ADDR is not all zeros only from DST.ADDR (a name is
- * resolved and any of its addresses may connect); connections from anywhere
- * else are closed and waiting goes on. The second reply carries the peer's
- * address, then data is relayed.
+ * The outbound route listens (direct: on the configured external address,
+ * or else on the address the client reached) and the first reply carries
+ * that address. One connection is accepted: when DST.ADDR is not all zeros
+ * only from DST.ADDR; connections from anywhere else are refused and waiting
+ * goes on. The second reply carries the peer's address, then data is
+ * relayed.
  *
  * While waiting, the client connection is watched: if the client leaves,
- * the listener is closed at once rather than at the BIND deadline.
+ * the listener is closed at once rather than at the BIND deadline; bytes it
+ * sends meanwhile (up to 64 KiB) are forwarded to the peer first.
  *
- * @param session The session, with its request read.
+ * @param context The request, the client and the outbound route.
  */
-export async function handleBind(session: Session): Promise<void> {
-  const { server, destination, signal } = session;
-  session.deadline(
-    server.timeouts.connect,
-    () => session.abortWithTimeout("BIND resolution"),
+export async function handleBind(context: CommandContext): Promise<void> {
+  const { settings, signal, client } = context;
+  context.deadline(
+    settings.timeouts.connect,
+    () => context.abortWithTimeout("BIND resolution"),
   );
-  const expected = isUnspecified(destination!.host)
-    ? null
-    : new Set(await session.resolve(destination!));
-  const listener = session.own(Deno.listen({
-    hostname: server.externalAddress ?? canonicalIp(session.local.hostname),
-    port: 0,
-  }));
-  signal.addEventListener("abort", () => closeQuietly(listener), {
-    once: true,
-  });
-  const bound = listener.addr;
-  await session.sendReply(
-    Reply.SUCCEEDED,
-    toSocksAddress(bound.hostname, bound.port),
-    false,
+  const pending = context.own(
+    await context.outbound.bind(
+      { rule: context.request, local: context.local },
+      signal,
+    ),
   );
-  session.deadline(
-    server.timeouts.bind,
-    () => session.abortWithTimeout("BIND accept"),
+  await context.responder.interim(pending.bound);
+  context.deadline(
+    settings.timeouts.bind,
+    () => context.abortWithTimeout("BIND accept"),
   );
 
-  const early: Uint8Array[] = session.leftover.length > 0
-    ? [session.leftover]
+  const early: Uint8Array[] = context.leftover.length > 0
+    ? [context.leftover]
     : [];
-  let earlyBytes = session.leftover.length;
+  let earlyBytes = context.leftover.length;
   const buffer = new Uint8Array(2048);
-  let reading = session.conn.read(buffer);
-  let accepting = listener.accept();
-  let peer: Deno.TcpConn | null = null;
+  let reading = client.read(buffer);
+  const accepting = pending.accept(signal);
+  let peer: { conn: Connection; peer: NetAddress } | null = null;
   while (peer === null) {
     const event = await Promise.race([
-      accepting.then((conn) => ({ conn, n: 0 })),
-      reading.then((n) => ({ conn: null, n })),
+      accepting.then((accepted) => ({ accepted, n: 0 })),
+      reading.then((n) => ({ accepted: null, n })),
     ]).catch((error) => {
       throw signal.aborted ? signal.reason : error;
     });
-    if (event.conn) {
-      const candidate = event.conn;
-      const from = canonicalIp(candidate.remoteAddr.hostname);
-      const allowed = (expected === null || expected.has(from)) &&
-        await server.ruleset.permitsAddress(session.ruleRequest, from);
-      if (allowed) {
-        peer = session.own(candidate);
-        try {
-          // Relayed bytes go out as they come, not held back by Nagle.
-          peer.setNoDelay(true);
-        } catch {
-          // Reset already: the relay's first read or write reports it.
-        }
-      } else {
-        server.logger.log("warn", "bind peer refused", {
-          client: formatHostPort(session.client.hostname, session.client.port),
-          peer: formatHostPort(from, candidate.remoteAddr.port),
-        });
-        closeQuietly(candidate);
-        accepting = listener.accept();
-      }
+    if (event.accepted) {
+      peer = event.accepted;
     } else if (event.n === null) {
       throw new SocksError(
         Reply.GENERAL_FAILURE,
@@ -109,22 +79,19 @@ export async function handleBind(session: Session): Promise<void> {
         );
       }
       early.push(buffer.slice(0, event.n));
-      reading = session.conn.read(buffer);
+      reading = client.read(buffer);
     }
   }
-  closeQuietly(listener);
-  const remote = peer.remoteAddr;
-  await session.sendReply(
-    Reply.SUCCEEDED,
-    toSocksAddress(remote.hostname, remote.port),
-  );
-  session.deadline(server.timeouts.idle);
-  const pending: PendingRead = { result: reading, buffer };
-  return relay(session.conn, peer, {
-    up: session.up,
-    down: session.down,
+  const conn = context.own(peer.conn);
+  pending.close();
+  await context.responder.succeed(peer.peer);
+  context.deadline(settings.timeouts.idle);
+  const inFlight: PendingRead = { result: reading, buffer };
+  return relay(client, conn, {
+    up: context.up,
+    down: context.down,
     clientPrefix: _concat(early, earlyBytes),
-    clientPending: pending,
+    clientPending: inFlight,
   });
 }
 

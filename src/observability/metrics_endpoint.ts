@@ -1,5 +1,6 @@
 /**
- * An HTTP endpoint that serves metrics in the Prometheus text format.
+ * The HTTP handler that serves metrics in the Prometheus text format, as a
+ * runtime-neutral `Request → Response` function.
  *
  * @module
  */
@@ -10,50 +11,30 @@ export interface PrometheusSource {
   toPrometheus(): string | Promise<string>;
 }
 
-/** Options of {@linkcode serveMetrics}. */
-export interface MetricsEndpointOptions {
-  /**
-   * Address to listen on.
-   * @default {"127.0.0.1"}
-   */
-  hostname?: string;
-  /**
-   * Port; 0 picks a free one.
-   * @default {9180}
-   */
-  port?: number;
-}
-
 /**
- * Serves `GET /metrics` (Prometheus text format 0.0.4) and 404 for anything
- * else.
+ * Answers `GET /metrics` with the Prometheus text format 0.0.4, and 404 for
+ * anything else.
  *
  * @example
  * ```ts
  * import { MemoryMetrics } from "./metrics.ts";
- * import { serveMetrics } from "./metrics_endpoint.ts";
- * const endpoint = serveMetrics(new MemoryMetrics(), { port: 0 });
- * await endpoint.shutdown();
+ * import { metricsHandler } from "./metrics_endpoint.ts";
+ * const handle = metricsHandler(new MemoryMetrics());
+ * const response = await handle(new Request("http://localhost/metrics"));
  * ```
  *
  * @param metrics What to expose.
- * @param options Where to listen.
- * @returns The HTTP server; call `shutdown()` to stop it.
+ * @returns The handler.
  */
-export function serveMetrics(
+export function metricsHandler(
   metrics: PrometheusSource,
-  options: MetricsEndpointOptions = {},
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 9180,
-    onListen: () => {},
-  }, async (request) => {
+): (request: Request) => Promise<Response> {
+  return async (request) => {
     if (new URL(request.url).pathname !== "/metrics") {
       return new Response("Not found\n", { status: 404 });
     }
     return new Response(await metrics.toPrometheus(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
-  });
+  };
 }

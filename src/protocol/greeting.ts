@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "./errors.ts";
 import { SOCKS_VERSION } from "./constants.ts";
 import type { ExactReader } from "./reader.ts";
 

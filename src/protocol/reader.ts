@@ -5,9 +5,9 @@
  */
 
 /**
- * A source of exact-length reads. Implemented over a
- * `ReadableStreamBYOBReader` by `src/io/frame_reader.ts`, and over fixed bytes
- * in tests. Never assumes one network read is one frame.
+ * A source of exact-length reads. Implemented over a connection by
+ * `src/core/frame_reader.ts`, and over fixed bytes in tests. Never assumes
+ * one network read is one frame.
  */
 export interface ExactReader {
   /**
@@ -15,7 +15,7 @@ export interface ExactReader {
    *
    * @param length How many bytes, at least 1.
    * @returns The bytes; valid until the next call.
-   * @throws {Deno.errors.UnexpectedEof} When the stream ends first.
+   * @throws {UnexpectedEofError} When the stream ends first.
    */
   readExact(length: number): Promise<Uint8Array>;
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "./errors.ts";
 import {
   type AddressType,
   Command,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "./errors.ts";
 import { decodeAddress, encodeAddress, type SocksAddress } from "./address.ts";
 
 /** A decoded UDP request datagram. */

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { ProtocolError } from "../errors.ts";
+import { ProtocolError } from "./errors.ts";
 import { USERPASS_VERSION } from "./constants.ts";
 import type { ExactReader } from "./reader.ts";
 

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import type { Connection, NetAddress } from "../../src/runtime/transport.ts";
 
 /** A raw TCP connection with exact reads. */
 export class RawClient implements Disposable {
   /** The connection. */
-  readonly conn: Deno.TcpConn;
+  readonly conn: Connection;
   #pending = new Uint8Array(0);
 
   /**
@@ -16,7 +17,7 @@ export class RawClient implements Disposable {
    *
    * @param conn A TCP connection.
    */
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Connection) {
     this.conn = conn;
   }
 
@@ -26,7 +27,9 @@ export class RawClient implements Disposable {
    * @param addr Its address.
    * @returns The client.
    */
-  static async open(addr: Deno.NetAddr): Promise<RawClient> {
+  static async open(
+    addr: { hostname: string; port: number; transport?: string },
+  ): Promise<RawClient> {
     return new RawClient(
       await Deno.connect({ hostname: addr.hostname, port: addr.port }),
     );
@@ -168,7 +171,7 @@ export function toHex(bytes: Uint8Array): string {
  * @param addr An IPv4 address and port.
  * @returns Hex like "01 7f 00 00 01 1f 90".
  */
-export function ipv4Hex(addr: Deno.NetAddr): string {
+export function ipv4Hex(addr: NetAddress): string {
   const octets = addr.hostname.split(".").map((o) =>
     Number(o).toString(16).padStart(2, "0")
   );

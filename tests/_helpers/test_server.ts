@@ -7,18 +7,16 @@
 
 import { createLogger } from "../../src/observability/logger.ts";
 import { MemoryMetrics } from "../../src/observability/metrics.ts";
-import {
-  serve,
-  type ServeOptions,
-  type Socks5Server,
-} from "../../src/server.ts";
+import type { ServeOptions, Socks5Server } from "../../src/core/server.ts";
+import { serve } from "../../src/mod.ts";
+import type { NetAddress } from "../../src/runtime/transport.ts";
 
 /** A server under test. */
 export interface TestServer extends AsyncDisposable {
   /** The server. */
   server: Socks5Server;
   /** Its first listener. */
-  addr: Deno.NetAddr;
+  addr: NetAddress & { transport: "tcp" };
   /** Its metrics. */
   metrics: MemoryMetrics;
   /** Every JSON log line so far, parsed. */
@@ -38,7 +36,9 @@ export interface TestServer extends AsyncDisposable {
  * @param options Server options; logger and metrics are supplied.
  * @returns The server and its captured output.
  */
-export function startServer(options: ServeOptions = {}): TestServer {
+export async function startServer(
+  options: ServeOptions = {},
+): Promise<TestServer> {
   const lines: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
@@ -52,7 +52,7 @@ export function startServer(options: ServeOptions = {}): TestServer {
     },
   });
   const metrics = new MemoryMetrics();
-  const server = serve({
+  const server = await serve({
     listen: { hostname: "127.0.0.1", port: 0 },
     ...options,
     logger,
@@ -61,7 +61,7 @@ export function startServer(options: ServeOptions = {}): TestServer {
   const sessionLines = () => logs.filter((l) => l.msg === "session");
   return {
     server,
-    addr: server.addr,
+    addr: { transport: "tcp", ...server.addr },
     metrics,
     logs,
     lines,

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { connect } from "../../src/client/connect.ts";
-import { SocksError } from "../../src/errors.ts";
+import { connect } from "../../src/mod.ts";
+import { SocksError } from "../../src/protocol/errors.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { startServer } from "../_helpers/test_server.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 
 Deno.test("connect() authenticates and reports a refused login as 02", async () => {
   await using target = echoTarget();
-  await using s = startServer({ users: { carol: "s3cret:with:colons" } });
+  await using s = await startServer({ users: { carol: "s3cret:with:colons" } });
   const { conn } = await connect(
     { host: "127.0.0.1", port: target.addr.port },
     {
@@ -33,7 +33,7 @@ Deno.test("Deno fetch() goes through the server with a socks5:// proxy", async (
     () => new Response("hello through socks"),
   );
   try {
-    await using s = startServer();
+    await using s = await startServer();
     using client = Deno.createHttpClient({
       proxy: { url: `socks5://127.0.0.1:${s.addr.port}` },
     });

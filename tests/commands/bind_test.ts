@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { bind } from "../../src/client/bind.ts";
-import { SocksError } from "../../src/errors.ts";
+import { bind } from "../../src/mod.ts";
+import { SocksError } from "../../src/protocol/errors.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { startServer } from "../_helpers/test_server.ts";
 
 Deno.test("handleBind() replies twice and relays between client and peer", async () => {
-  await using s = startServer();
+  await using s = await startServer();
   const binding = await bind({ host: "0.0.0.0", port: 0 }, { proxy: s.addr });
   assert.equal(binding.bound.host, "127.0.0.1");
   assert.notEqual(binding.bound.port, 0);
@@ -31,7 +31,7 @@ Deno.test("handleBind() replies twice and relays between client and peer", async
 });
 
 Deno.test("handleBind() sends data the client wrote before the peer arrived", async () => {
-  await using s = startServer();
+  await using s = await startServer();
   const binding = await bind({ host: "0.0.0.0", port: 0 }, { proxy: s.addr });
   using client = new RawClient(binding.conn);
   await client.send("01 02 03");
@@ -46,7 +46,7 @@ Deno.test("handleBind() sends data the client wrote before the peer arrived", as
 });
 
 Deno.test("handleBind() refuses a peer other than DST.ADDR and times out with 06", async () => {
-  await using s = startServer({ timeouts: { bind: 300 } });
+  await using s = await startServer({ timeouts: { bind: 300 } });
   // Only 127.0.0.2 may connect; the test connects from 127.0.0.1.
   const binding = await bind({ host: "127.0.0.2", port: 0 }, { proxy: s.addr });
   using stranger = new RawClient(
@@ -68,7 +68,7 @@ Deno.test("handleBind() refuses a peer other than DST.ADDR and times out with 06
 });
 
 Deno.test("handleBind() closes its listener when the client leaves while waiting", async () => {
-  await using s = startServer();
+  await using s = await startServer();
   const binding = await bind({ host: "0.0.0.0", port: 0 }, { proxy: s.addr });
   binding.conn.close();
   await s.sessions(1);

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { connect } from "../../src/client/connect.ts";
-import { SocksError } from "../../src/errors.ts";
-import type { Dialer } from "../../src/net/dialer.ts";
-import type { Resolver } from "../../src/net/resolver.ts";
+import type { Connection } from "../../src/runtime/transport.ts";
+import { connect } from "../../src/mod.ts";
+import { SocksError } from "../../src/protocol/errors.ts";
+import { dialingThrough, type FakeDialer } from "../_helpers/fake_network.ts";
+import type { Resolver } from "../../src/outbound/resolver.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import {
@@ -14,7 +15,7 @@ import { startServer } from "../_helpers/test_server.ts";
 
 /** Writes `data` while reading the echo, so neither side's buffer fills. */
 async function echoRoundTrip(
-  conn: Deno.Conn,
+  conn: Connection,
   data: Uint8Array,
 ): Promise<Uint8Array> {
   const received = new Uint8Array(data.length);
@@ -37,7 +38,7 @@ async function echoRoundTrip(
 Deno.test("handleConnect() relays 1 MiB byte-exact over IPv4, IPv6 and a domain name", async (t) => {
   await using v4 = echoTarget("127.0.0.1");
   await using v6 = echoTarget("::1");
-  await using s = startServer();
+  await using s = await startServer();
   const proxy = { hostname: s.addr.hostname, port: s.addr.port };
   const cases = [
     { name: "ATYP 01 IPv4", host: "127.0.0.1", port: v4.addr.port },
@@ -78,7 +79,7 @@ Deno.test("handleConnect() relays 1 MiB byte-exact over IPv4, IPv6 and a domain 
 
 Deno.test("handleConnect() replies with the outbound socket's real local address", async () => {
   await using target = echoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   using client = await RawClient.open(s.addr);
   await client.send(`05 01 00 05 01 00 ${ipv4Hex(target.addr)}`);
   await client.read(2);
@@ -95,7 +96,7 @@ Deno.test("handleConnect() replies with the outbound socket's real local address
 
 Deno.test("handleConnect() forwards a half-close and keeps the other direction open", async () => {
   await using target = answerAfterEofTarget();
-  await using s = startServer();
+  await using s = await startServer();
   const { conn } = await connect(
     { host: "127.0.0.1", port: target.addr.port },
     {
@@ -117,10 +118,10 @@ Deno.test("handleConnect() maps each failure to its reply code", async (t) => {
     l.close();
     return port;
   })();
-  const failing = (error: () => Error): Dialer => ({
+  const failing = (error: () => Error): FakeDialer => ({
     dial: () => Promise.reject(error()),
   });
-  const hanging: Dialer = {
+  const hanging: FakeDialer = {
     dial: (_h, _p, signal) =>
       new Promise((_, reject) =>
         signal.addEventListener("abort", () => reject(signal.reason))
@@ -152,7 +153,7 @@ Deno.test("handleConnect() maps each failure to its reply code", async (t) => {
     {
       name: "connect timeout ⇒ 06",
       rep: 0x06,
-      options: { dialer: hanging, timeouts: { connect: 100 } },
+      options: { network: dialingThrough(hanging), timeouts: { connect: 100 } },
     },
     {
       name: "ruleset refusal ⇒ 02",
@@ -172,23 +173,29 @@ Deno.test("handleConnect() maps each failure to its reply code", async (t) => {
       name: "network unreachable ⇒ 03",
       rep: 0x03,
       options: {
-        dialer: failing(() => new Deno.errors.NetworkUnreachable("no route")),
+        network: dialingThrough(
+          failing(() => new Deno.errors.NetworkUnreachable("no route")),
+        ),
       },
     },
     {
       name: "host unreachable ⇒ 04",
       rep: 0x04,
-      options: { dialer: failing(() => withCode("EHOSTUNREACH")) },
+      options: {
+        network: dialingThrough(failing(() => withCode("EHOSTUNREACH"))),
+      },
     },
     {
       name: "TTL expired (ETIMEDOUT) ⇒ 06",
       rep: 0x06,
-      options: { dialer: failing(() => withCode("ETIMEDOUT")) },
+      options: {
+        network: dialingThrough(failing(() => withCode("ETIMEDOUT"))),
+      },
     },
     {
       name: "anything else ⇒ 01",
       rep: 0x01,
-      options: { dialer: failing(() => new Error("boom")) },
+      options: { network: dialingThrough(failing(() => new Error("boom"))) },
     },
     {
       name: "CONNECT disabled ⇒ 07",
@@ -198,7 +205,7 @@ Deno.test("handleConnect() maps each failure to its reply code", async (t) => {
   ];
   for (const c of cases) {
     await t.step(c.name, async () => {
-      await using s = startServer(c.options);
+      await using s = await startServer(c.options);
       await assert.rejects(
         connect({ host: c.host ?? "127.0.0.1", port: c.port ?? 9 }, {
           proxy: s.addr,
@@ -224,9 +231,9 @@ Deno.test("handleConnect() tries every resolved address before giving up", async
   // The name resolves to ::1 first (nothing listens there on the target's
   // port) and then 127.0.0.1.
   const attempts: string[] = [];
-  await using s = startServer({
+  await using s = await startServer({
     resolver: { resolve: () => Promise.resolve(["::1", "127.0.0.1"]) },
-    dialer: {
+    network: dialingThrough({
       dial(hostname, port, signal) {
         attempts.push(hostname);
         return Deno.connect({
@@ -235,7 +242,7 @@ Deno.test("handleConnect() tries every resolved address before giving up", async
           signal,
         });
       },
-    },
+    }),
   });
   const { conn } = await connect(
     { host: "dual.test", port: target.addr.port },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { udpAssociate } from "../../src/client/udp_associate.ts";
+import { udpAssociate } from "../../src/mod.ts";
 import { encodeUdpDatagram } from "../../src/protocol/udp_header.ts";
 import { toSocksAddress } from "../../src/protocol/address.ts";
 import { hex, ipv4Hex, RawClient, toHex } from "../_helpers/raw_client.ts";
@@ -8,7 +8,7 @@ import { startServer } from "../_helpers/test_server.ts";
 
 /** Receives one datagram or `null` after `ms`. */
 async function receiveWithin(
-  socket: Deno.DatagramConn,
+  socket: { receive(buffer: Uint8Array): Promise<[Uint8Array, unknown]> },
   ms: number,
 ): Promise<Uint8Array | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -17,7 +17,7 @@ async function receiveWithin(
   );
   try {
     return await Promise.race([
-      socket.receive().then(([data]) => data),
+      socket.receive(new Uint8Array(65_536)).then(([data]) => data.slice()),
       timeout,
     ]);
   } finally {
@@ -28,7 +28,7 @@ async function receiveWithin(
 Deno.test("handleUdpAssociate() relays to IPv4, IPv6 and domain destinations with headers", async (t) => {
   using v4 = udpEchoTarget("127.0.0.1");
   using v6 = udpEchoTarget("::1");
-  await using s = startServer();
+  await using s = await startServer();
   using udp = await udpAssociate({ proxy: s.addr });
   assert.equal(udp.relay.host, "127.0.0.1");
 
@@ -58,7 +58,7 @@ Deno.test("handleUdpAssociate() relays to IPv4, IPv6 and domain destinations wit
 });
 
 Deno.test("handleUdpAssociate() replies with the relay address in exact bytes", async () => {
-  await using s = startServer();
+  await using s = await startServer();
   using client = await RawClient.open(s.addr);
   await client.send("05 01 00 05 03 00 01 00 00 00 00 00 00");
   assert.equal(await client.readHex(2), "05 00");
@@ -69,7 +69,7 @@ Deno.test("handleUdpAssociate() replies with the relay address in exact bytes", 
 
 Deno.test("handleUdpAssociate() drops fragments, malformed datagrams and other senders", async () => {
   using echo = udpEchoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   using udp = await udpAssociate({ proxy: s.addr });
   const relay = {
     transport: "udp" as const,
@@ -105,7 +105,7 @@ Deno.test("handleUdpAssociate() drops fragments, malformed datagrams and other s
 
 Deno.test("handleUdpAssociate() ends the association when its TCP connection closes", async () => {
   using echo = udpEchoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   const udp = await udpAssociate({ proxy: s.addr });
   await udp.send(hex("01"), { host: "127.0.0.1", port: echo.addr.port });
   await udp.receive();
@@ -119,7 +119,7 @@ Deno.test("handleUdpAssociate() ends the association when its TCP connection clo
 
 Deno.test("handleUdpAssociate() accepts datagrams only from the port the request named", async () => {
   using echo = udpEchoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   const named = Deno.listenDatagram({
     transport: "udp",
     hostname: "127.0.0.1",
@@ -154,7 +154,7 @@ Deno.test("handleUdpAssociate() accepts datagrams only from the port the request
 });
 
 Deno.test("handleUdpAssociate() ends an association idle past the UDP timeout", async () => {
-  await using s = startServer({ timeouts: { udp: 150 } });
+  await using s = await startServer({ timeouts: { udp: 150 } });
   using udp = await udpAssociate({ proxy: s.addr });
   const client = new RawClient(udp.control);
   assert.equal(await client.closedByPeer(), true);

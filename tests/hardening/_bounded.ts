@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Connection } from "../../src/runtime/transport.ts";
 
 /**
  * Resolves like `promise`, or rejects when it has not settled within `ms`.
@@ -63,7 +64,7 @@ export async function eventually(
  * @returns The bytes and how the stream ended.
  */
 export async function readUntilClosed(
-  conn: Deno.Conn,
+  conn: Connection,
   limit = 1 << 20,
 ): Promise<{ bytes: Uint8Array; end: "eof" | "reset" | "limit" }> {
   const chunks: Uint8Array[] = [];

@@ -14,7 +14,7 @@ import {
   StaticCredentials,
 } from "../../src/auth/credential_store.ts";
 import { createLogger } from "../../src/observability/logger.ts";
-import { serve } from "../../src/server.ts";
+import { serve } from "../../src/mod.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { startServer } from "../_helpers/test_server.ts";
 import { readUntilClosed, within } from "./_bounded.ts";
@@ -50,7 +50,7 @@ class RecordingStore implements CredentialStore {
  * the close.
  */
 async function attempt(
-  addr: Deno.NetAddr,
+  addr: { hostname: string; port: number },
   frame: Uint8Array,
 ): Promise<{ answer: string; end: string }> {
   using client = await RawClient.open(addr);
@@ -68,7 +68,7 @@ async function attempt(
 
 Deno.test("session answers a wrong password and an unknown user identically, through the same check", async () => {
   const store = new RecordingStore({ alice: "wonderland" });
-  await using s = startServer({ credentials: store });
+  await using s = await startServer({ credentials: store });
   const wrongPassword = await attempt(s.addr, login("alice", "wonderlanD"));
   const unknownUser = await attempt(s.addr, login("mallory", "wonderland"));
   const both = await attempt(s.addr, login("mallory", "x"));
@@ -88,7 +88,7 @@ Deno.test("session answers a wrong password and an unknown user identically, thr
 });
 
 Deno.test("the auth failure delay holds back failed logins, of any kind, without delaying other clients", async () => {
-  await using s = startServer({
+  await using s = await startServer({
     users: { alice: "wonderland" },
     authFailureDelay: 1_500,
   });
@@ -125,7 +125,7 @@ Deno.test("no credential byte reaches the logs, at any level, in either format",
   for (const format of formats) {
     await t.step(`${format}, library logger at debug`, async () => {
       const lines: string[] = [];
-      await using server = serve({
+      await using server = await serve({
         listen: { hostname: "127.0.0.1", port: 0 },
         users: { alice: secret },
         logger: createLogger({

@@ -10,8 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { udpAssociate } from "../../src/client/udp_associate.ts";
-import type { Dialer } from "../../src/net/dialer.ts";
+import { udpAssociate } from "../../src/mod.ts";
+import { dialingThrough, type FakeDialer } from "../_helpers/fake_network.ts";
 import { toSocksAddress } from "../../src/protocol/address.ts";
 import { RawClient, toHex } from "../_helpers/raw_client.ts";
 import { udpEchoTarget } from "../_helpers/targets.ts";
@@ -58,7 +58,7 @@ function _v6(host: string): number[] {
 
 Deno.test("blockInternalDestinations refuses every internal destination with REP 02 before dialing", async (t) => {
   const dialed: string[] = [];
-  const dialer: Dialer = {
+  const dialer: FakeDialer = {
     dial: (hostname) => {
       dialed.push(hostname);
       return Promise.reject(new Deno.errors.ConnectionRefused("fake"));
@@ -70,9 +70,9 @@ Deno.test("blockInternalDestinations refuses every internal destination with REP
     "mixed.test": ["192.168.1.1", "192.0.2.10"],
     localhost: ["127.0.0.1", "::1"],
   };
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
-    dialer,
+    network: dialingThrough(dialer),
     resolver: { resolve: (name) => Promise.resolve(names[name] ?? []) },
   });
   const internal = [
@@ -135,7 +135,7 @@ Deno.test("blockInternalDestinations checks every UDP datagram", async () => {
   using allowed = udpEchoTarget("127.0.0.1");
   using v6 = udpEchoTarget("::1");
   const resolved: string[] = [];
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
     allowDestinations: ["127.0.0.1/32"],
     resolver: {
@@ -176,7 +176,7 @@ Deno.test("blockInternalDestinations checks every UDP datagram", async () => {
 });
 
 Deno.test("blockInternalDestinations refuses a BIND peer from an internal address", async () => {
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
     timeouts: { bind: 300 },
   });

@@ -10,9 +10,9 @@
  */
 
 import assert from "node:assert/strict";
-import { udpAssociate } from "../../src/client/udp_associate.ts";
-import { SocksError } from "../../src/errors.ts";
-import type { Resolver } from "../../src/net/resolver.ts";
+import { udpAssociate } from "../../src/mod.ts";
+import { SocksError } from "../../src/protocol/errors.ts";
+import type { Resolver } from "../../src/outbound/resolver.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, udpEchoTarget } from "../_helpers/targets.ts";
@@ -97,7 +97,7 @@ Deno.test("session maps each kind of DNS failure to its reply code", async (t) =
   ];
   for (const [name, resolve, rep] of cases) {
     await t.step(`${name} ⇒ ${rep.toString(16).padStart(2, "0")}`, async () => {
-      await using s = startServer({ resolver: { resolve } });
+      await using s = await startServer({ resolver: { resolve } });
       assert.equal(await connectByName(s.addr, "name.test", 80), rep);
       const [line] = await s.sessions(1);
       assert.equal(line!.reply, rep);
@@ -107,7 +107,7 @@ Deno.test("session maps each kind of DNS failure to its reply code", async (t) =
 
 Deno.test("session refuses a name the ruleset refuses without resolving it", async () => {
   const asked: string[] = [];
-  await using s = startServer({
+  await using s = await startServer({
     resolver: {
       resolve: (name) => (asked.push(name), Promise.resolve(["127.0.0.1"])),
     },
@@ -131,7 +131,7 @@ Deno.test("slow DNS is bounded by the connect timeout and answered with 06", asy
         : "a resolver that ignores its signal",
       async () => {
         const slow = slowResolver(honourSignal);
-        await using s = startServer({
+        await using s = await startServer({
           resolver: slow.resolver,
           timeouts: { connect: 300 },
         });
@@ -156,7 +156,7 @@ Deno.test("slow DNS is bounded by the connect timeout and answered with 06", asy
 Deno.test("a slow lookup does not hold up other clients", async () => {
   await using target = echoTarget();
   const slow = slowResolver(true);
-  await using s = startServer({
+  await using s = await startServer({
     resolver: {
       resolve: (name, signal) =>
         name === "slow.test"
@@ -193,7 +193,7 @@ Deno.test("handleUdpAssociate() bounds a slow per-datagram lookup and keeps rela
       async () => {
         using echo = udpEchoTarget();
         const slow = slowResolver(honourSignal);
-        await using s = startServer({
+        await using s = await startServer({
           resolver: slow.resolver,
           timeouts: { connect: 300 },
         });

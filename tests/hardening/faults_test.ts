@@ -9,10 +9,11 @@
  * @module
  */
 
+import type { Connection } from "../../src/runtime/transport.ts";
 import assert from "node:assert/strict";
-import { bind } from "../../src/client/bind.ts";
-import { connect } from "../../src/client/connect.ts";
-import type { Dialer } from "../../src/net/dialer.ts";
+import { bind } from "../../src/mod.ts";
+import { connect } from "../../src/mod.ts";
+import { dialingThrough, type FakeDialer } from "../_helpers/fake_network.ts";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { payload, tcpTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
@@ -21,7 +22,7 @@ import { closeAll, eventually, readUntilClosed, within } from "./_bounded.ts";
 const HANG_MS = 10_000;
 
 /** Resolves when `conn` reaches EOF or an error (the other side closed). */
-async function untilEnded(conn: Deno.Conn): Promise<void> {
+async function untilEnded(conn: Connection): Promise<void> {
   const buffer = new Uint8Array(64 * 1024);
   for (let i = 0; i < 1_000_000; i++) {
     try {
@@ -33,7 +34,7 @@ async function untilEnded(conn: Deno.Conn): Promise<void> {
 }
 
 /** Writes until the connection fails (bounded in count). */
-async function firehose(conn: Deno.Conn): Promise<void> {
+async function firehose(conn: Connection): Promise<void> {
   const chunk = payload(64 * 1024, 3);
   for (let i = 0; i < 100_000; i++) {
     try {
@@ -67,7 +68,7 @@ Deno.test("relay closes the client promptly when the target resets mid-transfer"
         got += n;
       }
     });
-    await using s = startServer();
+    await using s = await startServer();
     using client = await connectThrough(s.addr, target.addr);
     const uploading = (async () => {
       const data = payload(64 * 1024, 1);
@@ -85,7 +86,7 @@ Deno.test("relay closes the client promptly when the target resets mid-transfer"
         await conn.read(new Uint8Array(1));
         await conn.write(stream.subarray(0, 1 << 20));
       });
-      await using s = startServer();
+      await using s = await startServer();
       using client = await connectThrough(s.addr, target.addr);
       await client.send("01 02 03 04");
       const { bytes } = await within(
@@ -102,7 +103,7 @@ Deno.test("relay closes the client promptly when the target resets mid-transfer"
 });
 
 Deno.test("session ends cleanly when the client leaves mid-handshake, at every stage", async (t) => {
-  await using s = startServer({ users: { alice: "wonderland" } });
+  await using s = await startServer({ users: { alice: "wonderland" } });
   const stages: Array<[string, string, boolean]> = [
     ["mid-greeting", "05 02", false],
     ["after the greeting, answer unread (reset)", "05 01 02", false],
@@ -136,7 +137,7 @@ Deno.test("handleConnect() does not leak the dial when the client leaves during 
     "a dial that never completes is aborted at the connect deadline",
     async () => {
       const aborted: unknown[] = [];
-      const hanging: Dialer = {
+      const hanging: FakeDialer = {
         dial: (_h, _p, signal) =>
           new Promise((_, reject) =>
             signal.addEventListener("abort", () => {
@@ -145,8 +146,8 @@ Deno.test("handleConnect() does not leak the dial when the client leaves during 
             }, { once: true })
           ),
       };
-      await using s = startServer({
-        dialer: hanging,
+      await using s = await startServer({
+        network: dialingThrough(hanging),
         timeouts: { connect: 300 },
       });
       const clients = await Promise.all(Array.from({ length: 10 }, async () => {
@@ -172,13 +173,13 @@ Deno.test("handleConnect() does not leak the dial when the client leaves during 
         targetEnded.push(ended);
         return ended;
       });
-      const gated: Dialer = {
+      const gated: FakeDialer = {
         dial: async (hostname, port, signal) => {
           await gate;
           return Deno.connect({ hostname, port, signal });
         },
       };
-      await using s = startServer({ dialer: gated });
+      await using s = await startServer({ network: dialingThrough(gated) });
       {
         using client = await RawClient.open(s.addr);
         await client.send(`05 01 00 05 01 00 ${ipv4Hex(target.addr)} 68 69`);
@@ -200,7 +201,7 @@ Deno.test("relay closes the target promptly when the client disconnects mid-rela
     ended.push(done);
     return done;
   });
-  await using s = startServer();
+  await using s = await startServer();
   const clients = await Promise.all(
     Array.from({ length: 10 }, () => connectThrough(s.addr, target.addr)),
   );
@@ -215,7 +216,7 @@ Deno.test("relay closes the target promptly when the client disconnects mid-rela
 
 Deno.test("handleBind() ends cleanly when clients leave while it waits, and when either side leaves mid-relay", async (t) => {
   await t.step("twenty clients leave while BIND waits", async () => {
-    await using s = startServer();
+    await using s = await startServer();
     const bindings = await Promise.all(
       Array.from(
         { length: 20 },
@@ -240,7 +241,7 @@ Deno.test("handleBind() ends cleanly when clients leave while it waits, and when
     await t.step(
       `the ${leaver} leaves mid-relay: the other side is closed`,
       async () => {
-        await using s = startServer();
+        await using s = await startServer();
         const binding = await bind({ host: "0.0.0.0", port: 0 }, {
           proxy: s.addr,
         });
@@ -276,7 +277,7 @@ Deno.test("a failed CONNECT through the library client leaves nothing behind", a
     l.close();
     return p;
   })();
-  await using s = startServer();
+  await using s = await startServer();
   const results = await Promise.allSettled(
     Array.from(
       { length: 20 },

@@ -17,10 +17,10 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SocksError } from "../../src/errors.ts";
-import { FrameReader } from "../../src/io/frame_reader.ts";
-import type { Dialer } from "../../src/net/dialer.ts";
-import type { Resolver } from "../../src/net/resolver.ts";
+import { SocksError, UnexpectedEofError } from "../../src/protocol/errors.ts";
+import { FrameReader } from "../../src/core/frame_reader.ts";
+import { dialingThrough, type FakeDialer } from "../_helpers/fake_network.ts";
+import type { Resolver } from "../../src/outbound/resolver.ts";
 import { decodeAddress, encodeAddress } from "../../src/protocol/address.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { readGreeting } from "../../src/protocol/greeting.ts";
@@ -62,7 +62,7 @@ function splitSource(bytes: Uint8Array, sizes: readonly number[]) {
 /** The only errors a decoder may throw on hostile input. */
 function isExpectedDecodeError(error: unknown): boolean {
   return error instanceof SocksError ||
-    error instanceof Deno.errors.UnexpectedEof;
+    error instanceof UnexpectedEofError;
 }
 
 const bytesArb = (max: number) =>
@@ -617,7 +617,7 @@ Deno.test("session answers random and mutated handshakes in random splits with a
         new SocksError(Reply.HOST_UNREACHABLE, "No such name"),
       ),
   };
-  const dialer: Dialer = {
+  const dialer: FakeDialer = {
     dial: (hostname, port, signal) =>
       hostname === "127.0.0.1" && port === echo.addr.port
         ? Deno.connect({ hostname, port, signal })
@@ -630,10 +630,14 @@ Deno.test("session answers random and mutated handshakes in random splits with a
     udp: DEADLINE_MS,
     idle: DEADLINE_MS,
   };
-  await using open = startServer({ resolver, dialer, timeouts });
-  await using secured = startServer({
+  await using open = await startServer({
     resolver,
-    dialer,
+    network: dialingThrough(dialer),
+    timeouts,
+  });
+  await using secured = await startServer({
+    resolver,
+    network: dialingThrough(dialer),
     timeouts,
     users: { [USER]: PASSWORD },
   });

@@ -26,7 +26,7 @@ function garbage(index: number): Uint8Array {
 
 Deno.test("serve() survives 1,000 garbage connections in a row and then serves a normal client", async () => {
   await using target = echoTarget();
-  await using s = startServer({ timeouts: { handshake: 300 } });
+  await using s = await startServer({ timeouts: { handshake: 300 } });
   let next = 0;
   const ends = { eof: 0, reset: 0, limit: 0 };
   const worker = async () => {

@@ -17,7 +17,7 @@ const FLOOD = 300;
 
 Deno.test("serve() at maxSessions rejects a flood at once, keeps existing sessions working and recovers", async () => {
   await using target = echoTarget();
-  await using s = startServer({ maxSessions: MAX });
+  await using s = await startServer({ maxSessions: MAX });
   const open = async () => {
     const client = await RawClient.open(s.addr);
     await client.send(`05 01 00 05 01 00 ${ipv4Hex(target.addr)}`);

@@ -59,7 +59,7 @@ async function transfer(
 
 Deno.test("relay moves 200 concurrent distinct 1 MiB payloads both ways byte-exact", async () => {
   await using target = echoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   const results = await within(
     Promise.allSettled(
       Array.from(

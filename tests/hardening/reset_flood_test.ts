@@ -27,7 +27,7 @@ async function echoOnce(client: RawClient, target: Deno.NetAddr) {
 
 Deno.test("serve() skips accept failures of reset connections without pausing and keeps serving", async () => {
   await using target = echoTarget();
-  await using s = startServer();
+  await using s = await startServer();
   const addr = s.addr;
   let reset = 0;
   for (let burst = 0; burst < BURSTS; burst++) {

@@ -47,7 +47,7 @@ async function trickle(
 
 Deno.test("serve() closes slow and silent clients at the handshake deadline without delaying others", async () => {
   await using target = echoTarget();
-  await using s = startServer({ timeouts: { handshake: HANDSHAKE_MS } });
+  await using s = await startServer({ timeouts: { handshake: HANDSHAKE_MS } });
   const stop = new AbortController();
   const port = s.addr.port;
   const slow = await Promise.all(

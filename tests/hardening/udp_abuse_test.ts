@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { udpAssociate } from "../../src/client/udp_associate.ts";
+import { udpAssociate } from "../../src/mod.ts";
 import { toSocksAddress } from "../../src/protocol/address.ts";
 import {
   decodeUdpDatagram,
@@ -65,7 +65,7 @@ function udpSocket(): Deno.DatagramConn {
 
 /** Receives one datagram from `from`'s port, with a hang bound. */
 async function receiveFrom(
-  socket: Deno.DatagramConn,
+  socket: { receive(buffer: Uint8Array): Promise<[Uint8Array, unknown]> },
   port: number,
 ): Promise<Uint8Array> {
   const buffer = new Uint8Array(65_536);
@@ -112,7 +112,7 @@ function badDatagrams(
 
 Deno.test("handleUdpAssociate() drops and counts floods of malformed datagrams and relays every good one", async () => {
   await using echo = udpServer((data) => data);
-  await using s = startServer();
+  await using s = await startServer();
   using udp = await udpAssociate({ proxy: s.addr });
   const relay = {
     transport: "udp" as const,
@@ -148,7 +148,7 @@ Deno.test("handleUdpAssociate() drops and counts floods of malformed datagrams a
 
 Deno.test("handleUdpAssociate() drops datagrams from foreign sources while several associations relay", async () => {
   await using echo = udpServer((data) => data);
-  await using s = startServer();
+  await using s = await startServer();
   const ASSOCIATIONS = 4;
   const ROUNDS = 25;
   const BATCH = 8;
@@ -242,7 +242,7 @@ Deno.test("handleUdpAssociate() drops answers too large to wrap and keeps the as
   await using amplifier = udpServer((data) =>
     payload(data[0] === 1 ? FITS + 3 : FITS, 9)
   );
-  await using s = startServer();
+  await using s = await startServer();
   using udp = await udpAssociate({ proxy: s.addr });
   const to = { host: "127.0.0.1", port: amplifier.addr.port };
   for (let i = 0; i < 5; i++) {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { UnexpectedEofError } from "../../src/protocol/errors.ts";
 import type { ExactReader } from "../../src/protocol/reader.ts";
 
 /**
@@ -39,7 +40,7 @@ export function toHex(bytes: Uint8Array): string {
 /**
  * An {@linkcode ExactReader} over fixed chunks, as if each chunk were one
  * network read. Reads may span chunks; running out throws
- * `Deno.errors.UnexpectedEof` like the real reader.
+ * `UnexpectedEofError` like the real reader.
  */
 export class ChunkReader implements ExactReader {
   #pending: Uint8Array;
@@ -67,7 +68,7 @@ export class ChunkReader implements ExactReader {
     if (length > this.#pending.length) {
       this.#pending = new Uint8Array(0);
       return Promise.reject(
-        new Deno.errors.UnexpectedEof(`Wanted ${length} bytes`),
+        new UnexpectedEofError(`Wanted ${length} bytes`),
       );
     }
     const out = this.#pending.slice(0, length);

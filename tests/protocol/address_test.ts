@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../src/errors.ts";
+import {
+  ProtocolError,
+  UnexpectedEofError,
+} from "../../src/protocol/errors.ts";
 import {
   decodeAddress,
   encodeAddress,
@@ -233,7 +236,7 @@ Deno.test("readAddress() rejects with UnexpectedEof when the stream ends early",
     await t.step(name, async () => {
       await assert.rejects(
         readAddress(new ChunkReader(bytes), type),
-        Deno.errors.UnexpectedEof,
+        UnexpectedEofError,
       );
     });
   }

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../src/errors.ts";
+import {
+  ProtocolError,
+  UnexpectedEofError,
+} from "../../src/protocol/errors.ts";
 import { Method, Reply } from "../../src/protocol/constants.ts";
 import {
   encodeGreeting,
@@ -91,7 +94,7 @@ Deno.test("readGreeting() rejects with UnexpectedEof when the stream ends early"
     await t.step(JSON.stringify(bytes), async () => {
       await assert.rejects(
         readGreeting(new ChunkReader(bytes)),
-        Deno.errors.UnexpectedEof,
+        UnexpectedEofError,
       );
     });
   }

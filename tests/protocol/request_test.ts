@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../src/errors.ts";
+import {
+  ProtocolError,
+  UnexpectedEofError,
+} from "../../src/protocol/errors.ts";
 import { AddressType, Command, Reply } from "../../src/protocol/constants.ts";
 import {
   encodeReply,
@@ -139,7 +142,7 @@ Deno.test("readRequest() rejects with UnexpectedEof when the stream ends early",
     await t.step(bytes, async () => {
       await assert.rejects(
         readRequest(new ChunkReader(bytes)),
-        Deno.errors.UnexpectedEof,
+        UnexpectedEofError,
       );
     });
   }

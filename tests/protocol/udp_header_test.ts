@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../src/errors.ts";
+import { ProtocolError } from "../../src/protocol/errors.ts";
 import { AddressType, Reply } from "../../src/protocol/constants.ts";
 import {
   decodeUdpDatagram,

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ProtocolError } from "../../src/errors.ts";
+import {
+  ProtocolError,
+  UnexpectedEofError,
+} from "../../src/protocol/errors.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import {
   encodeUserPassReply,
@@ -123,7 +126,7 @@ Deno.test("readUserPassRequest() rejects with UnexpectedEof when the stream ends
     await t.step(bytes, async () => {
       await assert.rejects(
         readUserPassRequest(new ChunkReader(bytes)),
-        Deno.errors.UnexpectedEof,
+        UnexpectedEofError,
       );
     });
   }

@@ -1,0 +1,174 @@
+/**
+ * `--workers N`: N servers in Web Workers sharing the listening ports
+ * through SO_REUSEPORT, so the kernel spreads connections over N event
+ * loops (one Deno event loop saturates one core).
+ *
+ * @module
+ */
+
+import type { ServeOptions, ShutdownOptions } from "../core/server.ts";
+import type { LogLevel } from "../observability/logger.ts";
+import { MemoryMetrics } from "../observability/metrics.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { NetAddress } from "../runtime/transport.ts";
+import type { FromWorker, ToWorker } from "./worker_main.ts";
+
+/** Options of {@linkcode startCluster}. */
+export interface ClusterOptions {
+  /** The runtime; its `workerUrl` is the worker entry. */
+  runtime: Runtime;
+  /** How many workers, at least 1. */
+  workers: number;
+  /**
+   * Server options; only values that survive `structuredClone` (no hooks).
+   */
+  serve: ServeOptions;
+  /** Lowest log level kept. */
+  logLevel: LogLevel;
+  /** Log line format. */
+  logFormat: "text" | "json";
+  /** Receives batches of newline-terminated log lines from every worker. */
+  writeLog: (text: string) => void;
+}
+
+/** Running workers. */
+export interface Cluster {
+  /** The listening addresses (the same for every worker). */
+  readonly addrs: readonly NetAddress[];
+  /** Resolves when every worker has stopped. */
+  readonly finished: Promise<void>;
+  /**
+   * Shuts every worker down gracefully.
+   *
+   * @param options The grace period.
+   * @returns When all have stopped.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+  /**
+   * Collects and sums the metrics of every worker.
+   *
+   * @returns Prometheus text.
+   */
+  toPrometheus(): Promise<string>;
+}
+
+class _WorkerHandle {
+  readonly worker: Worker;
+  #waiters = new Map<string, (message: FromWorker) => void>();
+  stopped: Promise<void>;
+  #stop!: () => void;
+
+  constructor(workerUrl: URL, writeLog: (text: string) => void) {
+    this.worker = new Worker(workerUrl, { type: "module" });
+    this.stopped = new Promise((resolve) => this.#stop = resolve);
+    this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.type === "log") return writeLog(message.text);
+      const key = message.type === "metrics"
+        ? `metrics:${message.id}`
+        : message.type === "failed"
+        ? "listening"
+        : message.type;
+      this.#waiters.get(key)?.(message);
+      this.#waiters.delete(key);
+      if (message.type === "stopped") {
+        this.worker.terminate();
+        this.#stop();
+      }
+    };
+    // A worker that cannot even load (for example without --allow-read for
+    // its module) reports here; turn that into a start failure instead of
+    // an uncaught error in the main thread.
+    this.worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const text = event.message ?? "Worker failed";
+      const message: FromWorker = {
+        type: "failed",
+        message: /read access/.test(text)
+          ? `${text} (--workers loads its worker module: add --allow-read)`
+          : text,
+      };
+      for (const wake of this.#waiters.values()) wake(message);
+      this.#waiters.clear();
+      this.worker.terminate();
+      this.#stop();
+    };
+  }
+
+  request(message: ToWorker, reply: string): Promise<FromWorker> {
+    return new Promise((resolve) => {
+      this.#waiters.set(reply, resolve);
+      this.worker.postMessage(message);
+    });
+  }
+}
+
+/**
+ * Starts `workers` servers. The first binds the requested addresses (port 0
+ * included) and the others bind the same concrete ports.
+ *
+ * @param options Count, server options and log settings.
+ * @returns The cluster once every worker listens.
+ * @throws {Error} With the first worker's message when a worker cannot
+ * start (the others are stopped).
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  if (!(Number.isInteger(options.workers) && options.workers >= 1)) {
+    throw new RangeError(
+      `workers must be a positive integer, got ${options.workers}`,
+    );
+  }
+  const handles: _WorkerHandle[] = [];
+  let addrs: NetAddress[] | null = null;
+  const stopAll = () => {
+    for (const handle of handles) handle.worker.terminate();
+  };
+  for (let i = 0; i < options.workers; i++) {
+    const handle = new _WorkerHandle(
+      options.runtime.workerUrl,
+      options.writeLog,
+    );
+    handles.push(handle);
+    const listen = addrs
+      ? addrs.map((a) => ({ hostname: a.hostname, port: a.port }))
+      : options.serve.listen;
+    const answer = await handle.request({
+      type: "start",
+      options: { ...options.serve, listen },
+      logLevel: options.logLevel,
+      logFormat: options.logFormat,
+    }, "listening");
+    if (answer.type === "failed") {
+      stopAll();
+      throw new Error(answer.message);
+    }
+    if (answer.type === "listening") addrs ??= answer.addrs;
+  }
+  let nextId = 0;
+  let shuttingDown: Promise<void> | null = null;
+  const finished = Promise.all(handles.map((h) => h.stopped)).then(() => {});
+  return {
+    addrs: addrs!,
+    finished,
+    shutdown(shutdownOptions = {}) {
+      shuttingDown ??= Promise.all(handles.map((h) =>
+        h.request({
+          type: "shutdown",
+          graceMs: shutdownOptions.graceMs ?? 10_000,
+        }, "stopped")
+      )).then(() => finished);
+      return shuttingDown;
+    },
+    async toPrometheus() {
+      const total = new MemoryMetrics();
+      const id = nextId++;
+      const answers = await Promise.all(
+        handles.map((h) => h.request({ type: "metrics", id }, `metrics:${id}`)),
+      );
+      for (const answer of answers) {
+        if (answer.type === "metrics") total.merge(answer.entries);
+      }
+      return total.toPrometheus();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Command-line parsing: flags to a configuration, through the option table.
+ * Pure: no I/O but reading a users file through the injected
+ * `readTextFile`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type CliConfig, type ConfigDraft, OPTIONS } from "./options.ts";
+import { UsageError } from "./values.ts";
+
+/** The program's version, printed by `--version`. */
+export const VERSION = "0.2.0";
+
+const _UNEXPECTED_POSITIONAL = "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+
+type _ParseArgsOptions = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+const _PARSE_OPTIONS: _ParseArgsOptions = {
+  ...Object.fromEntries(
+    OPTIONS.map((o) => [o.flag, {
+      type: o.value === undefined ? "boolean" as const : "string" as const,
+      ...(o.multiple ? { multiple: true } : {}),
+    }]),
+  ),
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+};
+
+/**
+ * Turns command-line arguments into a configuration.
+ *
+ * @param args The arguments, without the program name.
+ * @param readTextFile Reads the users file.
+ * @returns The configuration.
+ * @throws {UsageError} For any bad flag or value, naming the flag.
+ */
+export async function parseCli(
+  args: readonly string[],
+  readTextFile: (path: string) => Promise<string>,
+): Promise<CliConfig> {
+  let values: Record<string, string | boolean | (string | boolean)[]>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: _PARSE_OPTIONS,
+    }) as { values: typeof values });
+  } catch (error) {
+    // A stray argument is not echoed: it may be a password split off its
+    // --user value ("--user alice :s3cret").
+    if ((error as { code?: unknown } | null)?.code === _UNEXPECTED_POSITIONAL) {
+      throw new UsageError(
+        "Unexpected argument (not shown, it may hold a password): every option is a --flag",
+      );
+    }
+    // parseArgs names the flag in its message; keep it to one line.
+    throw new UsageError(
+      (error instanceof Error ? error.message : String(error)).split("\n")[0]!
+        .replace(/\. To specify .*$/, ""),
+    );
+  }
+  const draft: ConfigDraft = {
+    config: {
+      action: "serve",
+      serve: {},
+      logLevel: "info",
+      logFormat: "text",
+      graceMs: 10_000,
+      metricsListen: null,
+      workers: 1,
+    },
+    users: new Map(),
+    readTextFile,
+  };
+  if (values.help) return { ...draft.config, action: "help" };
+  if (values.version) return { ...draft.config, action: "version" };
+  const serve = draft.config.serve;
+  serve.listen = [{ hostname: "127.0.0.1", port: 1080 }];
+  for (const option of OPTIONS) {
+    const value = values[option.flag];
+    if (value === undefined) continue;
+    await option.apply(draft, value as string & string[] & boolean);
+  }
+  _finishUsers(draft);
+  serve.allowOpenProxy ??= false;
+  serve.timeouts ??= {};
+  return _ordered(draft.config);
+}
+
+function _finishUsers(draft: ConfigDraft): void {
+  const encoder = new TextEncoder();
+  for (const [name, password] of draft.users) {
+    if (
+      encoder.encode(name).length > 255 || encoder.encode(password).length > 255
+    ) {
+      throw new UsageError(
+        `User ${
+          JSON.stringify(name)
+        }: name and password must be at most 255 bytes`,
+      );
+    }
+  }
+  if (draft.users.size > 0) draft.config.serve.users = draft.users;
+}
+
+/** The same configuration with its keys in a stable, documented order. */
+function _ordered(config: CliConfig): CliConfig {
+  const s = config.serve;
+  const serve: CliConfig["serve"] = {};
+  for (
+    const key of [
+      "listen",
+      "users",
+      "allowOpenProxy",
+      "blockInternalDestinations",
+      "allowDestinations",
+      "commands",
+      "externalAddress",
+      "timeouts",
+      "authFailureDelay",
+      "maxSessions",
+    ] as const
+  ) {
+    if (s[key] !== undefined) {
+      (serve as Record<string, unknown>)[key] = s[key];
+    }
+  }
+  return { ...config, serve };
+}

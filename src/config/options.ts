@@ -1,0 +1,361 @@
+/**
+ * The option table: every setting an operator can give, with its flag, its
+ * value's form, its default, its help text and how it is applied. The
+ * argument parser, `--help` and README's flag table are all made from it.
+ *
+ * @module
+ */
+
+import { parseUsersFile } from "../auth/users_file.ts";
+import type { ServeOptions } from "../core/server.ts";
+import type { Timeouts } from "../core/context.ts";
+import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
+import { parseCidr } from "../policy/destination_policy.ts";
+import {
+  type HostPort,
+  parseChoice,
+  parseCount,
+  parseDuration,
+  parseHostPort,
+  UsageError,
+} from "./values.ts";
+
+/** Everything the command line decides. */
+export interface CliConfig {
+  /** What to do. */
+  action: "serve" | "help" | "version";
+  /** Server options (without logger, metrics, signal: the caller adds those). */
+  serve: ServeOptions;
+  /** Lowest log level printed. */
+  logLevel: LogLevel;
+  /** Log line format. */
+  logFormat: "text" | "json";
+  /** How long sessions may drain on SIGINT/SIGTERM, in ms. */
+  graceMs: number;
+  /** Where to serve Prometheus metrics, if anywhere. */
+  metricsListen: HostPort | null;
+  /** How many event loops (Web Workers sharing the port); 1 = in-process. */
+  workers: number;
+}
+
+/** What the options build up before the configuration is final. */
+export interface ConfigDraft {
+  /** The configuration being built. */
+  config: CliConfig;
+  /** Users from the users file, then from `--user`, in that order. */
+  users: Map<string, string>;
+  /** Reads the users file. */
+  readTextFile: (path: string) => Promise<string>;
+}
+
+/** The headings `--help` groups options under, in order. */
+export const SECTIONS = [
+  "Listening and authentication",
+  "Access and commands",
+  "Timeouts",
+  "Limits",
+  "Observability",
+  "Performance",
+] as const;
+
+/** One setting. */
+export interface OptionSpec {
+  /** The long flag without `--`. */
+  readonly flag: string;
+  /** The value's placeholder (`HOST:PORT`); absent for a switch. */
+  readonly value?: string;
+  /** Whether the flag may be repeated. */
+  readonly multiple?: boolean;
+  /** Where `--help` lists it. */
+  readonly section: (typeof SECTIONS)[number];
+  /** What it does: one or two sentences, for `--help` and README. */
+  readonly help: string;
+  /** The default, as README shows it. */
+  readonly defaultText: string;
+  /**
+   * Applies the given value(s) to the draft.
+   *
+   * @throws {UsageError} Naming the flag, for a bad value.
+   */
+  readonly apply: (
+    draft: ConfigDraft,
+    value: string & string[] & boolean,
+  ) => void | Promise<void>;
+}
+
+function _timeout(
+  key: keyof Timeouts,
+  flag: string,
+  help: string,
+  defaultText: string,
+): OptionSpec {
+  return {
+    flag,
+    value: "T",
+    section: "Timeouts",
+    help,
+    defaultText,
+    apply(draft, text: string) {
+      draft.config.serve.timeouts = {
+        ...draft.config.serve.timeouts,
+        [key]: parseDuration(text, `--${flag}`),
+      };
+    },
+  };
+}
+
+/** Every option, in the order `--help` and README list them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: "listen",
+    value: "HOST:PORT",
+    multiple: true,
+    section: "Listening and authentication",
+    help:
+      "Address to listen on; repeat for several. IPv6 in brackets: [::1]:1080.",
+    defaultText: "`127.0.0.1:1080`",
+    apply(draft, values: string[]) {
+      draft.config.serve.listen = values.map((v) =>
+        parseHostPort(v, "--listen")
+      );
+    },
+  },
+  {
+    flag: "users-file",
+    value: "PATH",
+    section: "Listening and authentication",
+    help:
+      'Users, one "name:password" per line, # comments; a password may contain ":". Needs --allow-read on Deno.',
+    defaultText: "none",
+    async apply(draft, path: string) {
+      let text: string;
+      try {
+        text = await draft.readTextFile(path);
+      } catch (error) {
+        throw new UsageError(
+          `--users-file: cannot read ${JSON.stringify(path)}: ${
+            error instanceof Error ? error.message : error
+          }`,
+        );
+      }
+      try {
+        for (const [name, password] of parseUsersFile(text)) {
+          draft.users.set(name, password);
+        }
+      } catch (error) {
+        throw new UsageError(`--users-file: ${(error as Error).message}`);
+      }
+    },
+  },
+  {
+    flag: "user",
+    value: "NAME:PASS",
+    multiple: true,
+    section: "Listening and authentication",
+    help:
+      "Require username/password auth and add this user; repeatable. Prefer --users-file: flags show in ps.",
+    defaultText: "none",
+    apply(draft, entries: string[]) {
+      for (const entry of entries) {
+        const colon = entry.indexOf(":");
+        if (colon < 1 || colon === entry.length - 1) {
+          // The value is not echoed: it may hold a password.
+          throw new UsageError(
+            "--user: expected NAME:PASS with both parts non-empty",
+          );
+        }
+        draft.users.set(entry.slice(0, colon), entry.slice(colon + 1));
+      }
+    },
+  },
+  {
+    flag: "allow-open-proxy",
+    section: "Listening and authentication",
+    help: "Allow a non-loopback --listen without any user.",
+    defaultText: "refused",
+    apply(draft, value: boolean) {
+      draft.config.serve.allowOpenProxy = value;
+    },
+  },
+  {
+    flag: "destination-policy",
+    value: "P",
+    section: "Access and commands",
+    help:
+      "auto, block-internal or allow-all. block-internal refuses loopback, private, link-local, CGNAT, multicast and cloud-metadata destinations (after resolution, and per UDP datagram); auto blocks them when any --listen address is not loopback.",
+    defaultText: "`auto`",
+    apply(draft, text: string) {
+      const policy = parseChoice(text, "--destination-policy", [
+        "auto",
+        "block-internal",
+        "allow-all",
+      ]);
+      if (policy === "block-internal") {
+        draft.config.serve.blockInternalDestinations = true;
+      } else if (policy === "allow-all") {
+        draft.config.serve.blockInternalDestinations = false;
+      }
+    },
+  },
+  {
+    flag: "allow-destination",
+    value: "CIDR",
+    multiple: true,
+    section: "Access and commands",
+    help: "Exempt a block from block-internal; repeatable.",
+    defaultText: "none",
+    apply(draft, blocks: string[]) {
+      for (const cidr of blocks) {
+        try {
+          parseCidr(cidr);
+        } catch {
+          throw new UsageError(
+            `--allow-destination: expected a CIDR block like 10.1.0.0/16, got ${
+              JSON.stringify(cidr)
+            }`,
+          );
+        }
+      }
+      draft.config.serve.allowDestinations = blocks;
+    },
+  },
+  {
+    flag: "disable",
+    value: "CMD",
+    multiple: true,
+    section: "Access and commands",
+    help: "Refuse connect, bind or udp with REP 07; repeatable.",
+    defaultText: "all enabled",
+    apply(draft, names: string[]) {
+      for (const name of names) {
+        parseChoice(name, "--disable", ["connect", "bind", "udp"]);
+      }
+      draft.config.serve.commands = {
+        connect: !names.includes("connect"),
+        bind: !names.includes("bind"),
+        udpAssociate: !names.includes("udp"),
+      };
+    },
+  },
+  {
+    flag: "external-address",
+    value: "IP",
+    section: "Access and commands",
+    help: "Address for BIND listeners and UDP relay sockets.",
+    defaultText: "the address the client connected to",
+    apply(draft, text: string) {
+      draft.config.serve.externalAddress = text;
+    },
+  },
+  _timeout(
+    "handshake",
+    "handshake-timeout",
+    "Greeting to request.",
+    "`10s`",
+  ),
+  _timeout(
+    "connect",
+    "connect-timeout",
+    "Resolution plus every connection attempt.",
+    "`10s`",
+  ),
+  _timeout(
+    "idle",
+    "idle-timeout",
+    "Relayed TCP connection without traffic either way.",
+    "`1h`",
+  ),
+  _timeout(
+    "bind",
+    "bind-timeout",
+    "BIND waiting for its peer (REP 06 on expiry).",
+    "`60s`",
+  ),
+  _timeout(
+    "udp",
+    "udp-timeout",
+    "UDP association without datagrams.",
+    "`2m`",
+  ),
+  {
+    flag: "shutdown-grace",
+    value: "T",
+    section: "Timeouts",
+    help: "Draining on SIGINT/SIGTERM before sessions are closed.",
+    defaultText: "`10s`",
+    apply(draft, text: string) {
+      draft.config.graceMs = parseDuration(text, "--shutdown-grace");
+    },
+  },
+  {
+    flag: "max-sessions",
+    value: "N",
+    section: "Limits",
+    help: "Concurrent sessions; more are closed at once and counted.",
+    defaultText: "`10000`",
+    apply(draft, text: string) {
+      draft.config.serve.maxSessions = parseCount(
+        text,
+        "--max-sessions",
+        Number.MAX_SAFE_INTEGER,
+      );
+    },
+  },
+  {
+    flag: "auth-failure-delay",
+    value: "T",
+    section: "Limits",
+    help: "Delay before answering a failed login.",
+    defaultText: "`0`",
+    apply(draft, text: string) {
+      draft.config.serve.authFailureDelay = parseDuration(
+        text,
+        "--auth-failure-delay",
+      );
+    },
+  },
+  {
+    flag: "log-level",
+    value: "LEVEL",
+    section: "Observability",
+    help: "debug, info, warn or error; info logs one access line per session.",
+    defaultText: "`info`",
+    apply(draft, text: string) {
+      draft.config.logLevel = parseChoice(text, "--log-level", LOG_LEVELS);
+    },
+  },
+  {
+    flag: "log-format",
+    value: "FORMAT",
+    section: "Observability",
+    help: "text or json (one object per line); logs go to stderr.",
+    defaultText: "`text`",
+    apply(draft, text: string) {
+      draft.config.logFormat = parseChoice(text, "--log-format", [
+        "text",
+        "json",
+      ]);
+    },
+  },
+  {
+    flag: "metrics",
+    value: "HOST:PORT",
+    section: "Observability",
+    help: "Serve Prometheus metrics at http://HOST:PORT/metrics.",
+    defaultText: "off",
+    apply(draft, text: string) {
+      draft.config.metricsListen = parseHostPort(text, "--metrics");
+    },
+  },
+  {
+    flag: "workers",
+    value: "N",
+    section: "Performance",
+    help:
+      "Run N event loops (workers sharing the port with SO_REUSEPORT, Linux). Limits such as --max-sessions apply per worker.",
+    defaultText: "`1`",
+    apply(draft, text: string) {
+      draft.config.workers = parseCount(text, "--workers", 999);
+    },
+  },
+];

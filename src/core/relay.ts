@@ -1,0 +1,153 @@
+/**
+ * The TCP relay: two read/write loops with TCP half-close forwarded.
+ *
+ * @module
+ */
+
+import type { Connection } from "../runtime/transport.ts";
+import { closeQuietly } from "./close_quietly.ts";
+
+/** A live byte count, read by the idle watchdog and the access log. */
+export interface ByteCounter {
+  /** Bytes moved so far. */
+  bytes: number;
+}
+
+/** A read already in flight on a connection, with the buffer it fills. */
+export interface PendingRead {
+  /** The `conn.read(buffer)` promise. */
+  result: Promise<number | null>;
+  /** The buffer passed to `conn.read`. */
+  buffer: Uint8Array;
+}
+
+/** Options of {@linkcode relay}. */
+export interface RelayOptions {
+  /** Counts client → target bytes. */
+  up: ByteCounter;
+  /** Counts target → client bytes. */
+  down: ByteCounter;
+  /**
+   * Bytes already read from the client that must reach the target before
+   * anything else (data pipelined behind the handshake).
+   */
+  clientPrefix?: Uint8Array;
+  /** A read already in flight on the client connection. */
+  clientPending?: PendingRead;
+}
+
+/** The first read uses a small buffer so that idle connections stay cheap. */
+const _MIN_BUFFER = 512;
+/** A full read grows the buffer fourfold, up to this. */
+const _MAX_BUFFER = 64 * 1024;
+/** After this many consecutive small reads the buffer shrinks back. */
+const _SHRINK_AFTER = 4;
+
+/**
+ * Relays bytes both ways until both directions have ended, then closes both
+ * connections.
+ *
+ * End of stream on one side becomes `closeWrite()` (a FIN) on the other, and
+ * the opposite direction keeps flowing: a client may send its request, shut
+ * down its sending side, and still receive the whole answer. An error on
+ * either side (reset, broken pipe, a close from outside) ends both.
+ *
+ * Each direction is a `read()`/`write()` loop over one reused buffer, which
+ * measured about 2× faster than `readable.pipeTo(writable)` here (README,
+ * "Design"), and which
+ * `pipeTo` could not do anyway: EOF on a Deno connection's `readable` closes
+ * the whole socket, so half-close cannot be forwarded through it.
+ *
+ * @param client The client connection.
+ * @param target The connection to the destination.
+ * @param options Counters and any bytes already read from the client.
+ * @returns When both directions are done and both connections closed.
+ */
+export function relay(
+  client: Connection,
+  target: Connection,
+  options: RelayOptions,
+): Promise<void> {
+  // Not an async function, and the caller returns this promise instead of
+  // awaiting it: every suspended async frame and await costs memory on each
+  // idle connection (measured with heap snapshots: about 13 KiB per session
+  // were promises, closures and generators).
+  const fail = () => {
+    closeQuietly(client);
+    closeQuietly(target);
+  };
+  const ends = { count: 0 };
+  return Promise.all([
+    _pump(
+      client,
+      target,
+      options.up,
+      ends,
+      options.clientPrefix,
+      options.clientPending,
+    ).catch(fail),
+    _pump(target, client, options.down, ends).catch(fail),
+  ]).then(fail);
+}
+
+/**
+ * Writes all of `bytes`, however many calls that takes.
+ *
+ * @param conn Where to write.
+ * @param bytes What to write.
+ */
+export async function writeAll(
+  conn: Connection,
+  bytes: Uint8Array,
+): Promise<void> {
+  let written = await conn.write(bytes);
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+async function _pump(
+  source: Connection,
+  sink: Connection,
+  counter: ByteCounter,
+  ends: { count: number },
+  prefix?: Uint8Array,
+  pending?: PendingRead,
+): Promise<void> {
+  if (prefix && prefix.length > 0) {
+    await writeAll(sink, prefix);
+    counter.bytes += prefix.length;
+  }
+  let buffer = pending?.buffer ?? new Uint8Array(_MIN_BUFFER);
+  let smallReads = 0;
+  let n = pending ? await pending.result : await source.read(buffer);
+  while (n !== null) {
+    await writeAll(sink, n === buffer.length ? buffer : buffer.subarray(0, n));
+    counter.bytes += n;
+    if (n === buffer.length) {
+      smallReads = 0;
+      if (buffer.length < _MAX_BUFFER) {
+        buffer = new Uint8Array(buffer.length * 4);
+      }
+    } else if (buffer.length > _MIN_BUFFER && n <= _MIN_BUFFER) {
+      // Traffic dropped: give the big buffer back so an idle connection holds
+      // only a small one while it waits.
+      if (++smallReads >= _SHRINK_AFTER) {
+        buffer = new Uint8Array(_MIN_BUFFER);
+        smallReads = 0;
+      }
+    }
+    n = await source.read(buffer);
+  }
+  // When the other direction has ended too, the relay closes both sockets
+  // next, and close() sends the FIN: a shutdown() here would be a wasted
+  // system call on every short-lived connection.
+  if (++ends.count === 2) return;
+  try {
+    // closeWrite() returns a promise: a socket closed meanwhile rejects it,
+    // and an unawaited rejection would take the whole process down.
+    await sink.closeWrite();
+  } catch {
+    // The sink is already closed or reset; the other direction will notice.
+  }
+}

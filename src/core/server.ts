@@ -1,0 +1,475 @@
+/**
+ * The server: listeners, the accept loop, session limits and graceful
+ * shutdown.
+ *
+ * @module
+ */
+
+import {
+  type CredentialStore,
+  StaticCredentials,
+} from "../auth/credential_store.ts";
+import { type Logger, silentLogger } from "../observability/logger.ts";
+import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
+import { DirectOutbound } from "../outbound/direct.ts";
+import type { Outbound } from "../outbound/outbound.ts";
+import type { Resolver } from "../outbound/resolver.ts";
+import { blockInternalDestinations } from "../policy/destination_policy.ts";
+import { permitAll, type Ruleset } from "../policy/ruleset.ts";
+import { formatAddress, toSocksAddress } from "../protocol/address.ts";
+import { isLoopback } from "../protocol/ip.ts";
+import { NetError } from "../runtime/net_error.ts";
+import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
+import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
+import { closeQuietly } from "./close_quietly.ts";
+import {
+  type CommandSwitches,
+  DEFAULT_TIMEOUTS,
+  type ServerContext,
+  type Timeouts,
+} from "./context.ts";
+import { Session } from "./session.ts";
+import { Watchdog } from "./watchdog.ts";
+
+/** One address to listen on. */
+export interface ListenAddress {
+  /**
+   * An IP literal (IPv6 without brackets) or a host name.
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port; 0 picks a free one (read it back from `addrs`).
+   * @default {1080}
+   */
+  port?: number;
+}
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions {
+  /**
+   * Where to listen: one address or several.
+   * @default {{ hostname: "127.0.0.1", port: 1080 }}
+   */
+  listen?: ListenAddress | ListenAddress[];
+  /**
+   * Users and passwords; when any are given only username/password
+   * authentication is accepted. Ignored when `credentials` is set.
+   */
+  users?: Record<string, string> | Map<string, string>;
+  /** A custom credential check; takes precedence over `users`. */
+  credentials?: CredentialStore;
+  /**
+   * Access rules.
+   * @default {permitAll}
+   */
+  ruleset?: Ruleset;
+  /**
+   * Refuse destinations in loopback, link-local, private and cloud-metadata
+   * ranges (see `INTERNAL_BLOCKS`), checked after name resolution and per UDP
+   * datagram.
+   * @default {true when any listen address is not loopback, else false}
+   */
+  blockInternalDestinations?: boolean;
+  /**
+   * CIDR blocks exempt from `blockInternalDestinations`.
+   * @default {[]}
+   */
+  allowDestinations?: readonly string[];
+  /**
+   * Name resolution.
+   * @default {the runtime's system resolver}
+   */
+  resolver?: Resolver;
+  /**
+   * The sockets: listeners, outbound connections, UDP. Replace it to fake
+   * the network in tests.
+   * @default {the runtime's network}
+   */
+  network?: Network;
+  /**
+   * Where requests go out; replaces the direct route (resolve, rules per
+   * address, Happy Eyeballs) built from `network` and `resolver`.
+   */
+  outbound?: Outbound;
+  /**
+   * Log sink; the library logs nothing by default.
+   * @default {silentLogger}
+   */
+  logger?: Logger;
+  /**
+   * Counters and gauges.
+   * @default {new MemoryMetrics()}
+   */
+  metrics?: Metrics;
+  /** Timeouts in milliseconds; see `DEFAULT_TIMEOUTS`. 0 disables one. */
+  timeouts?: Partial<Timeouts>;
+  /**
+   * Concurrent sessions; connections beyond it are closed at once and
+   * counted (`sessions_rejected_total`).
+   * @default {10000}
+   */
+  maxSessions?: number;
+  /**
+   * Allow listening on a non-loopback address without authentication.
+   * @default {false}
+   */
+  allowOpenProxy?: boolean;
+  /**
+   * Enabled commands; a disabled one is answered with REP X'07'.
+   * @default {{ connect: true, bind: true, udpAssociate: true }}
+   */
+  commands?: Partial<CommandSwitches>;
+  /**
+   * Address for BIND listeners and UDP relay sockets.
+   * @default {the address the client's connection reached}
+   */
+  externalAddress?: string;
+  /**
+   * Delay before answering a failed authentication, in ms, to slow down
+   * password guessing.
+   * @default {0}
+   */
+  authFailureDelay?: number;
+  /**
+   * Set SO_REUSEPORT on listeners, so several processes can share a port.
+   * @default {false}
+   */
+  reusePort?: boolean;
+  /** Aborting it starts a graceful shutdown. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Socks5Server.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long running sessions may go on before they are closed.
+   * @default {10000}
+   */
+  graceMs?: number;
+}
+
+/** A running server. */
+export interface Socks5Server extends AsyncDisposable {
+  /** The first listener's address. */
+  readonly addr: NetAddress;
+  /** Every listener's address, in `listen` order. */
+  readonly addrs: readonly NetAddress[];
+  /** Resolves when the server has shut down and every session has ended. */
+  readonly finished: Promise<void>;
+  /** Sessions in progress. */
+  readonly activeSessions: number;
+  /** The metrics the server reports to. */
+  readonly metrics: Metrics;
+  /**
+   * Stops accepting, lets sessions finish within the grace period, then
+   * closes the rest.
+   *
+   * @param options The grace period.
+   * @returns The same promise as `finished`.
+   */
+  shutdown(options?: ShutdownOptions): Promise<void>;
+}
+
+const _BACKOFF_MIN_MS = 10;
+const _BACKOFF_MAX_MS = 1_000;
+const _WARN_INTERVAL_MS = 10_000;
+
+/**
+ * Starts a SOCKS5 server on the given network. Library users call the
+ * `serve()` of their runtime's entry point (`src/mod.ts` for Deno), which
+ * supplies `network` and `resolver`.
+ *
+ * @param options Listen addresses, users, hooks and limits, with the network
+ * and resolver to use.
+ * @returns The running server, once every listener is bound.
+ * @throws {TypeError} When listening on a non-loopback address without
+ * authentication and `allowOpenProxy` is not set.
+ * @throws {RangeError} For invalid limits or timeouts.
+ * @throws {NetError} When a listener cannot be bound.
+ */
+export async function startServer(
+  options: ServeOptions & { network: Network; resolver: Resolver },
+): Promise<Socks5Server> {
+  const server = new _Server(options);
+  await server.listen(options.network, options.reusePort ?? false);
+  return server;
+}
+
+/**
+ * Starts a SOCKS5 server on a runtime's network and resolver (unless the
+ * options replace them).
+ *
+ * @param runtime The runtime's network and resolver.
+ * @param options Listen addresses, users, hooks and limits.
+ * @returns The running server, once every listener is bound.
+ */
+export function serveWith(
+  runtime: { network: Network; resolver: Resolver },
+  options: ServeOptions = {},
+): Promise<Socks5Server> {
+  return startServer({
+    ...options,
+    network: options.network ?? runtime.network,
+    resolver: options.resolver ?? runtime.resolver,
+  });
+}
+
+class _Server implements Socks5Server {
+  addrs: readonly NetAddress[] = [];
+  readonly finished: Promise<void>;
+  readonly metrics: Metrics;
+  #context: ServerContext;
+  #addresses: Array<{ hostname: string; port: number }>;
+  #credentials: CredentialStore | null;
+  #listeners: Listener[] = [];
+  #sessions = new Set<Session>();
+  #maxSessions: number;
+  #closing = false;
+  #resolveFinished!: () => void;
+  #drained: (() => void) | null = null;
+  #loops: Promise<void>[] = [];
+  #lastWarning = new Map<string, number>();
+  #backoffWake: (() => void) | null = null;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    options: ServeOptions & { network: Network; resolver: Resolver },
+  ) {
+    const listen = options.listen === undefined
+      ? [{}]
+      : Array.isArray(options.listen)
+      ? options.listen
+      : [options.listen];
+    if (listen.length === 0) throw new RangeError("Nothing to listen on");
+    this.#addresses = listen.map((l) => ({
+      hostname: l.hostname ?? "127.0.0.1",
+      port: l.port ?? 1080,
+    }));
+    const credentials = options.credentials ??
+      (options.users && _size(options.users) > 0
+        ? new StaticCredentials(options.users)
+        : null);
+    this.#credentials = credentials;
+    const exposed = this.#addresses.filter((a) => !isLoopback(a.hostname));
+    if (exposed.length > 0 && !credentials && !options.allowOpenProxy) {
+      throw new TypeError(
+        `Refusing to listen on ${
+          exposed[0]!.hostname
+        } without authentication: ` +
+          "anyone who can reach it could use this proxy. Configure users, or " +
+          "allow an open proxy explicitly (allowOpenProxy, --allow-open-proxy).",
+      );
+    }
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    for (const [name, value] of Object.entries(timeouts)) {
+      if (!(Number.isFinite(value) && value >= 0)) {
+        throw new RangeError(`Timeout "${name}" must be >= 0 ms, got ${value}`);
+      }
+    }
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    if (!(Number.isInteger(this.#maxSessions) && this.#maxSessions > 0)) {
+      throw new RangeError(
+        `maxSessions must be a positive integer, got ${options.maxSessions}`,
+      );
+    }
+    const blockInternal = options.blockInternalDestinations ??
+      exposed.length > 0;
+    const ruleset: Ruleset = blockInternal
+      ? blockInternalDestinations({
+        allow: options.allowDestinations ?? [],
+        next: options.ruleset ?? permitAll,
+      })
+      : options.ruleset ?? permitAll;
+    const shortest = Math.min(
+      ...Object.values(timeouts).filter((t) => t > 0),
+      10_000,
+    );
+    this.metrics = options.metrics ?? new MemoryMetrics();
+    const logger: Logger = options.logger ?? silentLogger;
+    const externalAddress = options.externalAddress ?? null;
+    this.#context = {
+      credentials,
+      ruleset,
+      outbound: options.outbound ?? new DirectOutbound({
+        network: options.network,
+        resolver: options.resolver,
+        ruleset,
+        logger,
+        externalAddress,
+        udpLookupTimeout: timeouts.connect,
+      }),
+      network: options.network,
+      logger,
+      metrics: this.metrics,
+      timeouts,
+      watchdog: new Watchdog(Math.max(10, Math.min(1_000, shortest / 10))),
+      commands: {
+        connect: true,
+        bind: true,
+        udpAssociate: true,
+        ...options.commands,
+      } satisfies CommandSwitches,
+      externalAddress,
+      authFailureDelay: options.authFailureDelay ?? 0,
+    };
+    this.#signal = options.signal;
+    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+  }
+
+  /** Binds every listener (all or none) and starts accepting. */
+  async listen(network: Network, reusePort: boolean): Promise<void> {
+    try {
+      for (const address of this.#addresses) {
+        this.#listeners.push(await network.listen({ ...address, reusePort }));
+      }
+    } catch (error) {
+      for (const listener of this.#listeners) closeQuietly(listener);
+      this.#context.watchdog.close();
+      throw error;
+    }
+    this.addrs = this.#listeners.map((l) => l.addr);
+    // Every series exists from the start, so a rate() over it is defined
+    // before the first failure.
+    for (const kind of ACCEPT_FAILURE_KINDS) {
+      this.metrics.count("accept_errors_total", 0, kind);
+    }
+    for (const listener of this.#listeners) {
+      this.#context.logger.log("info", "listening", {
+        address: formatAddress(
+          toSocksAddress(listener.addr.hostname, listener.addr.port),
+        ),
+        auth: this.#credentials ? "username/password" : "none",
+      });
+      this.#loops.push(this.#acceptLoop(listener));
+    }
+    this.#signal?.addEventListener("abort", () => this.shutdown(), {
+      once: true,
+    });
+    if (this.#signal?.aborted) this.shutdown();
+  }
+
+  get addr(): NetAddress {
+    return this.addrs[0]!;
+  }
+
+  get activeSessions(): number {
+    return this.#sessions.size;
+  }
+
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.#closing) return this.finished;
+    this.#closing = true;
+    for (const listener of this.#listeners) closeQuietly(listener);
+    this.#backoffWake?.();
+    await Promise.all(this.#loops);
+    if (this.#sessions.size > 0) {
+      this.#context.logger.log("info", "draining", {
+        sessions: this.#sessions.size,
+      });
+      const drained = new Promise<void>((resolve) => this.#drained = resolve);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) =>
+        timer = setTimeout(resolve, options.graceMs ?? 10_000)
+      );
+      await Promise.race([drained, grace]);
+      clearTimeout(timer);
+      if (this.#sessions.size > 0) {
+        this.#context.logger.log("warn", "closing sessions still running", {
+          sessions: this.#sessions.size,
+        });
+        for (const session of this.#sessions) session.terminate();
+        await drained;
+      }
+    }
+    this.#context.watchdog.close();
+    this.#context.logger.log("info", "stopped");
+    this.#resolveFinished();
+    return this.finished;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async #acceptLoop(listener: Listener): Promise<void> {
+    let backoff = 0;
+    while (!this.#closing) {
+      let conn;
+      try {
+        conn = await listener.accept();
+        backoff = 0;
+      } catch (error) {
+        if (this.#closing) return;
+        const kind = error instanceof NetError ? error.kind : "other";
+        const action = acceptFailureAction(kind);
+        if (action === "stop") return;
+        this.metrics.count("accept_errors_total", 1, kind);
+        const message = error instanceof Error ? error.message : String(error);
+        if (action === "skip") {
+          // One connection failed (a peer that reset before accept finished,
+          // a pending network error): skip it at once. Pausing here would let
+          // anyone lock every client out with a few resets.
+          this.#warnAtMostEvery("accept skipped a failed connection", {
+            kind,
+            error: message,
+          });
+          continue;
+        }
+        // Out of file descriptors and similar: wait and retry instead of
+        // spinning on an accept that fails at once.
+        backoff = Math.min(
+          backoff === 0 ? _BACKOFF_MIN_MS : backoff * 2,
+          _BACKOFF_MAX_MS,
+        );
+        this.metrics.count("accept_pauses_total");
+        this.#warnAtMostEvery("accept failed", {
+          kind,
+          error: message,
+          retryMs: backoff,
+        });
+        await this.#sleep(backoff);
+        continue;
+      }
+      if (this.#sessions.size >= this.#maxSessions) {
+        closeQuietly(conn);
+        this.metrics.count("sessions_rejected_total");
+        this.#warnAtMostEvery("max sessions reached", {
+          maxSessions: this.#maxSessions,
+        });
+        continue;
+      }
+      const session = new Session(conn, this.#context);
+      this.#sessions.add(session);
+      session.run().finally(() => {
+        this.#sessions.delete(session);
+        if (this.#sessions.size === 0) this.#drained?.();
+      });
+    }
+  }
+
+  #warnAtMostEvery(
+    message: string,
+    fields: Record<string, string | number>,
+  ): void {
+    const now = Date.now();
+    if (now - (this.#lastWarning.get(message) ?? 0) < _WARN_INTERVAL_MS) return;
+    this.#lastWarning.set(message, now);
+    this.#context.logger.log("warn", message, fields);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, ms);
+      function wake() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#backoffWake = wake;
+    });
+  }
+}
+
+function _size(users: Record<string, string> | Map<string, string>): number {
+  return users instanceof Map ? users.size : Object.keys(users).length;
+}

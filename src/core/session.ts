@@ -1,0 +1,358 @@
+/**
+ * One client connection, from accept to close, read top to bottom: the
+ * front door peeks the first byte and picks a front-end, the front-end reads
+ * the handshake and yields a request with its responder, the command table
+ * runs the request, the command's relay moves the bytes; then one access-log
+ * line.
+ *
+ * @module
+ */
+
+import { COMMAND_HANDLERS } from "../commands/registry.ts";
+import type {
+  CommandContext,
+  CommandName,
+  CommandSettings,
+  Responder,
+} from "../commands/context.ts";
+import type {
+  HandshakeProgress,
+  HandshakeStage,
+} from "../frontends/front_end.ts";
+import { frontEndFor } from "../frontends/sniff.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Outbound } from "../outbound/outbound.ts";
+import {
+  formatAddress,
+  formatHostPort,
+  type SocksAddress,
+} from "../protocol/address.ts";
+import { Reply } from "../protocol/constants.ts";
+import {
+  ProtocolError,
+  SocksError,
+  UnexpectedEofError,
+} from "../protocol/errors.ts";
+import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
+import { NetError } from "../runtime/net_error.ts";
+import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
+import { closeQuietly } from "./close_quietly.ts";
+import type { CommandSwitches, ServerContext } from "./context.ts";
+import { FrameReader } from "./frame_reader.ts";
+import type { ByteCounter } from "./relay.ts";
+import { describeReply } from "./reply_for.ts";
+import type { Watched } from "./watchdog.ts";
+
+/** How long a failed session may wait for the client's FIN after replying. */
+const _LINGER_MS = 1_000;
+/** How many bytes a failed session reads while lingering before it closes. */
+const _LINGER_BYTES = 64 * 1024;
+
+const _SWITCH_BY_COMMAND: Readonly<
+  Record<CommandName, keyof CommandSwitches>
+> = {
+  connect: "connect",
+  bind: "bind",
+  udp_associate: "udpAssociate",
+};
+
+/**
+ * A client session: it owns the connection and everything opened for it,
+ * records what the access log reports, and is the context its command runs
+ * with (commands see only the {@linkcode CommandContext} interface).
+ */
+export class Session implements Watched, CommandContext, HandshakeProgress {
+  /** The client connection. */
+  readonly client: Connection;
+  /** The server address the client reached. */
+  readonly local: NetAddress;
+  /** Client → destination payload bytes. */
+  readonly up: ByteCounter = { bytes: 0 };
+  /** Destination → client payload bytes. */
+  readonly down: ByteCounter = { bytes: 0 };
+  /** Bytes pipelined behind the request, to forward before anything else. */
+  leftover: Uint8Array = _EMPTY;
+  /** {@linkcode HandshakeProgress}: the stage reached. */
+  stage: HandshakeStage | "command" = "greeting";
+  /** {@linkcode HandshakeProgress}: the authenticated user. */
+  user: string | null = null;
+  /** {@linkcode HandshakeProgress}: the command as sent. */
+  commandLabel: string | null = null;
+  /** {@linkcode HandshakeProgress}: the destination as sent. */
+  destination: SocksAddress | null = null;
+  /** {@linkcode HandshakeProgress}: the last reply code sent. */
+  reply: number | null = null;
+  /** {@linkcode HandshakeProgress}: the request's responder, once made. */
+  openResponder: Responder | null = null;
+
+  #server: ServerContext;
+  #client: NetAddress;
+  #request: RuleRequest | null = null;
+  #controller = new AbortController();
+  #owned = new Set<{ close(): void }>();
+  #onExpire: (() => void) | null = null;
+  #startedAt = Date.now();
+  #timedOut = false;
+
+  /**
+   * Creates the instance.
+   *
+   * @param conn An accepted client connection.
+   * @param server Shared hooks and settings, captured for the session's life.
+   */
+  constructor(conn: Connection, server: ServerContext) {
+    this.client = conn;
+    this.#client = conn.remoteAddr;
+    this.local = conn.localAddr;
+    this.#server = server;
+  }
+
+  /** {@linkcode CommandContext}: the request as rules see it. */
+  get request(): RuleRequest {
+    return this.#request!;
+  }
+
+  /** {@linkcode CommandContext}: answers the request. */
+  get responder(): Responder {
+    return this.openResponder!;
+  }
+
+  /** {@linkcode CommandContext}: the outbound route. */
+  get outbound(): Outbound {
+    return this.#server.outbound;
+  }
+
+  /** {@linkcode CommandContext}: sockets for the client side. */
+  get network(): Network {
+    return this.#server.network;
+  }
+
+  /** {@linkcode CommandContext}: access rules. */
+  get ruleset(): Ruleset {
+    return this.#server.ruleset;
+  }
+
+  /** {@linkcode CommandContext}: timeouts and addresses. */
+  get settings(): CommandSettings {
+    return this.#server;
+  }
+
+  /** {@linkcode CommandContext}: log sink. */
+  get logger(): Logger {
+    return this.#server.logger;
+  }
+
+  /** {@linkcode CommandContext}: counters. */
+  get metrics(): Metrics {
+    return this.#server.metrics;
+  }
+
+  /** Aborted when the session times out or is terminated. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** {@linkcode Watched}: any relayed byte counts as progress. */
+  progress(): number {
+    return this.up.bytes + this.down.bytes;
+  }
+
+  /** {@linkcode Watched}: runs the current stage's timeout action. */
+  expire(): void {
+    this.#timedOut = true;
+    this.#onExpire?.();
+  }
+
+  /** {@linkcode CommandContext}: arms the session's deadline. */
+  deadline(timeoutMs: number, onExpire?: () => void): void {
+    this.#timedOut = false;
+    this.#onExpire = onExpire ?? (() => this.terminate());
+    this.#server.watchdog.watch(this, timeoutMs);
+  }
+
+  /** {@linkcode CommandContext}: fails the step in progress with REP 06. */
+  abortWithTimeout(what: string): void {
+    this.#controller.abort(
+      new DOMException(`${what} timed out`, "TimeoutError"),
+    );
+  }
+
+  /** {@linkcode CommandContext}: closes `resource` when the session ends. */
+  own<T extends { close(): void }>(resource: T): T {
+    this.#owned.add(resource);
+    return resource;
+  }
+
+  /** Ends the session now: aborts its signal and closes everything it owns. */
+  terminate(): void {
+    this.#controller.abort(
+      new DOMException("Session terminated", "AbortError"),
+    );
+    closeQuietly(this.client);
+    for (const resource of this.#owned) closeQuietly(resource);
+  }
+
+  /**
+   * Runs the session to its end. Never rejects: every failure is answered,
+   * logged and counted here.
+   */
+  async run(): Promise<void> {
+    const { metrics } = this.#server;
+    metrics.count("sessions_total");
+    metrics.adjust("sessions_active", 1);
+    let failure: unknown = null;
+    try {
+      this.deadline(
+        this.#server.timeouts.handshake,
+        () => closeQuietly(this.client),
+      );
+      await this.#handshakeAndRun();
+    } catch (error) {
+      failure = this.signal.aborted ? this.signal.reason : error;
+      await this.#fail(failure);
+    } finally {
+      this.#server.watchdog.unwatch(this);
+      closeQuietly(this.client);
+      for (const resource of this.#owned) closeQuietly(resource);
+      metrics.adjust("sessions_active", -1);
+      metrics.count("bytes_up_total", this.up.bytes);
+      metrics.count("bytes_down_total", this.down.bytes);
+      this.#accessLog(failure);
+    }
+  }
+
+  async #handshakeAndRun(): Promise<void> {
+    const server = this.#server;
+    const reader = new FrameReader(this.client);
+    let accepted;
+    try {
+      const first = (await reader.peek(1))[0]!;
+      const frontEnd = frontEndFor(first);
+      if (frontEnd === null) {
+        throw new ProtocolError(
+          `Unsupported protocol: first byte 0x${
+            first.toString(16).padStart(2, "0")
+          }`,
+        );
+      }
+      accepted = await frontEnd(
+        reader,
+        this.client,
+        server,
+        this,
+        this.signal,
+      );
+    } finally {
+      this.leftover = reader.rest();
+    }
+    this.stage = "command";
+    this.#request = {
+      client: this.#client,
+      user: accepted.user,
+      command: accepted.command,
+      destination: accepted.destination,
+    };
+    if (!server.commands[_SWITCH_BY_COMMAND[accepted.command]]) {
+      throw new SocksError(
+        Reply.COMMAND_NOT_SUPPORTED,
+        `Command ${accepted.command} is disabled`,
+      );
+    }
+    if (!(await server.ruleset.permits(this.#request))) {
+      throw new SocksError(
+        Reply.NOT_ALLOWED,
+        `Destination ${
+          formatAddress(accepted.destination)
+        } is not allowed by the ruleset`,
+      );
+    }
+    await COMMAND_HANDLERS[accepted.command](this);
+  }
+
+  async #fail(error: unknown): Promise<void> {
+    if (this.stage === "greeting" || this.stage === "auth") {
+      this.#server.metrics.count("handshake_failures_total");
+    }
+    // A handshake that timed out is closed, not answered.
+    if (this.#timedOut && this.stage !== "command") return;
+    if (error instanceof UnexpectedEofError) return;
+    if (
+      this.stage !== "command" &&
+      !(error instanceof SocksError || error instanceof NetError)
+    ) {
+      return; // Reading or writing the client failed: it is gone.
+    }
+    const responder = this.openResponder;
+    if (responder && !responder.replied) {
+      try {
+        await responder.fail(error);
+      } catch {
+        return; // The client is gone; nothing to linger for.
+      }
+    }
+    await this.#linger();
+  }
+
+  /**
+   * Closes after a failure without destroying the last frame: the write side
+   * is shut first and pending input drained briefly, because closing a socket
+   * with unread input makes the kernel send RST, which can discard the reply
+   * before the client reads it.
+   */
+  async #linger(): Promise<void> {
+    try {
+      await this.client.closeWrite();
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => closeQuietly(this.client), _LINGER_MS);
+    try {
+      const buffer = new Uint8Array(4096);
+      let total = 0;
+      while (total < _LINGER_BYTES) {
+        const n = await this.client.read(buffer);
+        if (n === null) break;
+        total += n;
+      }
+    } catch {
+      // Closed by the timer or reset by the client: either way, done.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #accessLog(failure: unknown): void {
+    const { logger } = this.#server;
+    if (!logger.enabled("info")) return;
+    let error: string | undefined;
+    if (failure !== null) {
+      error = this.#timedOut && this.stage !== "command"
+        ? "Handshake timed out"
+        : _message(failure);
+    }
+    logger.log("info", "session", {
+      client: formatHostPort(this.#client.hostname, this.#client.port),
+      user: this.user,
+      command: this.commandLabel,
+      destination: this.destination ? formatAddress(this.destination) : null,
+      reply: this.reply,
+      replyText: this.reply === null ? undefined : describeReply(this.reply),
+      bytesUp: this.up.bytes,
+      bytesDown: this.down.bytes,
+      durationMs: Date.now() - this.#startedAt,
+      stage: failure === null ? undefined : this.stage,
+      error,
+    });
+  }
+}
+
+const _EMPTY = new Uint8Array(0);
+
+function _message(error: unknown): string {
+  if (error instanceof UnexpectedEofError) {
+    return "Client closed the connection mid-handshake";
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

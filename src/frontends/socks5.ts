@@ -1,0 +1,224 @@
+/**
+ * The SOCKS5 front-end: method negotiation (RFC 1928 §3), username/password
+ * (RFC 1929) and the request (RFC 1928 §4), then replies (§6) through a
+ * responder that sends exactly one final reply.
+ *
+ * @module
+ */
+
+import type { CommandName, Responder } from "../commands/context.ts";
+import { writeAll } from "../core/relay.ts";
+import { replyFor } from "../core/reply_for.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { toSocksAddress } from "../protocol/address.ts";
+import {
+  COMMAND_NAMES,
+  Method,
+  Reply,
+  USERPASS_FAILURE,
+  USERPASS_SUCCESS,
+} from "../protocol/constants.ts";
+import { ProtocolError, SocksError } from "../protocol/errors.ts";
+import { encodeMethodChoice, readGreeting } from "../protocol/greeting.ts";
+import { encodeReply, readRequest } from "../protocol/request.ts";
+import {
+  encodeUserPassReply,
+  readUserPassRequest,
+} from "../protocol/userpass.ts";
+import type { Connection, NetAddress } from "../runtime/transport.ts";
+import type {
+  AcceptedRequest,
+  FrontEnd,
+  FrontEndSettings,
+  HandshakeProgress,
+} from "./front_end.ts";
+import type { FrameReader } from "../core/frame_reader.ts";
+
+/**
+ * Runs a SOCKS5 handshake: greeting, authentication when users are
+ * configured, request.
+ *
+ * - Method X'00' when no users are configured, otherwise only X'02'; `05 FF`
+ *   when the client offers neither.
+ * - A failed login is answered `01 01` (after the configured delay) on the
+ *   same path whether the user exists or not.
+ * - A broken or unsupported request is answered with its reply (07 for an
+ *   unknown command, 08 for an unknown address type, 01 otherwise).
+ *
+ * @throws {SocksError} After sending the reply the RFC defines for the
+ * failure, when there is one.
+ */
+export const socks5FrontEnd: FrontEnd = async (
+  reader,
+  conn,
+  settings,
+  progress,
+  signal,
+) => {
+  const methods = await readGreeting(reader);
+  const wanted = settings.credentials ? Method.USERPASS : Method.NO_AUTH;
+  if (!methods.includes(wanted)) {
+    await writeAll(conn, encodeMethodChoice(Method.NO_ACCEPTABLE));
+    throw new ProtocolError(
+      `No acceptable authentication method offered (wanted 0x0${wanted}, got [${
+        [...methods].map((m) => `0x${m.toString(16).padStart(2, "0")}`)
+          .join(", ")
+      }])`,
+    );
+  }
+  await writeAll(conn, encodeMethodChoice(wanted));
+  let user: string | null = null;
+  if (settings.credentials) {
+    progress.stage = "auth";
+    user = await _authenticate(reader, conn, settings, signal);
+    progress.user = user;
+  }
+  progress.stage = "request";
+  const responder = new Socks5Responder(conn, settings.metrics, progress);
+  progress.openResponder = responder;
+  let request;
+  try {
+    request = await readRequest(reader);
+  } catch (error) {
+    // A frame that parsed far enough to be a request gets a reply; the
+    // end of the stream or a reset does not.
+    if (error instanceof ProtocolError) await responder.fail(error);
+    throw error;
+  }
+  progress.destination = request.destination;
+  const name = COMMAND_NAMES[request.command] as CommandName | undefined;
+  progress.commandLabel = name ??
+    `0x${request.command.toString(16).padStart(2, "0")}`;
+  if (name === undefined) {
+    const error = new SocksError(
+      Reply.COMMAND_NOT_SUPPORTED,
+      `Command ${progress.commandLabel} is not supported`,
+    );
+    await responder.fail(error);
+    throw error;
+  }
+  const accepted: AcceptedRequest = {
+    command: name,
+    destination: request.destination,
+    user,
+    responder,
+  };
+  return accepted;
+};
+
+async function _authenticate(
+  reader: FrameReader,
+  conn: Connection,
+  settings: FrontEndSettings,
+  signal: AbortSignal,
+): Promise<string> {
+  let accepted = false;
+  let username = "";
+  try {
+    const credentials = await readUserPassRequest(reader);
+    username = credentials.username;
+    const verdict = settings.credentials!.verify(
+      credentials.username,
+      credentials.password,
+    );
+    // The default store answers synchronously; skip the extra turn then.
+    accepted = typeof verdict === "boolean" ? verdict : await verdict;
+    credentials.password.fill(0);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+  }
+  if (!accepted) {
+    settings.metrics.count("auth_failures_total");
+    if (settings.authFailureDelay > 0) {
+      await _sleep(settings.authFailureDelay, signal);
+    }
+    await writeAll(conn, encodeUserPassReply(USERPASS_FAILURE));
+    // The attempted username is not logged: users sometimes type their
+    // password into it.
+    throw new SocksError(Reply.NOT_ALLOWED, "Authentication failed");
+  }
+  await writeAll(conn, encodeUserPassReply(USERPASS_SUCCESS));
+  return username;
+}
+
+/**
+ * Sends SOCKS5 replies: any number of interim successes (BIND's first
+ * reply), then exactly one final reply. Every reply is a full RFC 1928
+ * reply; a failure carries the all-zero address, a success the real one.
+ */
+export class Socks5Responder implements Responder {
+  #conn: Connection;
+  #metrics: Metrics;
+  #progress: HandshakeProgress;
+  #replied = false;
+
+  /**
+   * Creates the instance.
+   *
+   * @param conn The client connection.
+   * @param metrics Counts replies by code.
+   * @param progress Records the last reply code for the access log.
+   */
+  constructor(
+    conn: Connection,
+    metrics: Metrics,
+    progress: HandshakeProgress,
+  ) {
+    this.#conn = conn;
+    this.#metrics = metrics;
+    this.#progress = progress;
+  }
+
+  /** Whether the final reply has gone out. */
+  get replied(): boolean {
+    return this.#replied;
+  }
+
+  /** Sends a success reply after which another reply follows. */
+  interim(bound: NetAddress): Promise<void> {
+    if (this.#replied) _alreadyReplied();
+    return this.#send(Reply.SUCCEEDED, bound);
+  }
+
+  /** Sends the final success reply. */
+  succeed(bound: NetAddress): Promise<void> {
+    if (this.#replied) _alreadyReplied();
+    this.#replied = true;
+    return this.#send(Reply.SUCCEEDED, bound);
+  }
+
+  /** Sends the final failure reply, coded by `replyFor`. */
+  fail(error: unknown): Promise<void> {
+    if (this.#replied) _alreadyReplied();
+    this.#replied = true;
+    return this.#send(replyFor(error));
+  }
+
+  #send(reply: Reply, bound?: NetAddress): Promise<void> {
+    this.#progress.reply = reply;
+    this.#metrics.count("replies_total", 1, String(reply));
+    return writeAll(
+      this.#conn,
+      encodeReply(
+        reply,
+        bound ? toSocksAddress(bound.hostname, bound.port) : undefined,
+      ),
+    );
+  }
+}
+
+function _alreadyReplied(): never {
+  throw new Error("The final reply was already sent");
+}
+
+function _sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { Watchdog, type Watched } from "../../src/core/watchdog.ts";
+import { trackTimers } from "../_helpers/timers.ts";
+
+const PERIOD = 5;
+const TIMEOUT = 20;
+
+/** A watched item whose expiry the test can await. */
+function item(progress: () => number = () => 0) {
+  const { promise, resolve } = Promise.withResolvers<number>();
+  let expiries = 0;
+  const watched: Watched & { expired: Promise<number>; expiries(): number } = {
+    progress,
+    expire() {
+      expiries++;
+      resolve(Date.now());
+    },
+    expired: promise,
+    expiries: () => expiries,
+  };
+  return watched;
+}
+
+Deno.test("Watchdog expires an item when it makes no progress for the timeout", async () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const watched = item();
+  const start = Date.now();
+  dog.watch(watched, TIMEOUT);
+  const expiredAt = await watched.expired;
+  assert.ok(expiredAt - start >= TIMEOUT, `${expiredAt - start} ms`);
+  assert.equal(watched.expiries(), 1);
+  // Nothing is left watched, so the interval has stopped by itself.
+  assert.equal(timers.pending(), 0);
+});
+
+Deno.test("Watchdog expires each item once when several are watched", async () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const early = item();
+  const late = item();
+  dog.watch(early, TIMEOUT);
+  dog.watch(late, TIMEOUT * 3);
+  const earlyAt = await early.expired;
+  const lateAt = await late.expired;
+  assert.ok(lateAt >= earlyAt);
+  assert.equal(early.expiries(), 1);
+  assert.equal(late.expiries(), 1);
+  assert.equal(timers.pending(), 0);
+});
+
+Deno.test("Watchdog postpones expiry when the item makes progress", async () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  // Progress on each of the first 12 checks: 60 ms, three timeouts' worth.
+  const changing = 12;
+  let calls = 0;
+  const watched = item(() => Math.min(++calls, changing));
+  dog.watch(watched, TIMEOUT);
+  await watched.expired;
+  // watch() reads progress once, then each tick once; the item cannot expire
+  // on a tick that saw progress.
+  assert.ok(calls > changing, `expired after ${calls} progress reads`);
+  assert.equal(watched.expiries(), 1);
+  assert.equal(timers.pending(), 0);
+});
+
+Deno.test("Watchdog never expires an item when it is unwatched", async () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const gone = item();
+  const kept = item();
+  // Same timeout, watched first: if `gone` were still watched it would
+  // expire no later than `kept`.
+  dog.watch(gone, TIMEOUT);
+  dog.watch(kept, TIMEOUT);
+  dog.unwatch(gone);
+  await kept.expired;
+  assert.equal(gone.expiries(), 0);
+  assert.equal(kept.expiries(), 1);
+  assert.equal(timers.pending(), 0);
+});
+
+Deno.test("Watchdog.unwatch() clears the interval when the last item goes", () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const watched = item();
+  dog.watch(watched, 10_000);
+  dog.unwatch(watched);
+  assert.equal(timers.pending(), 0);
+  assert.equal(watched.expiries(), 0);
+});
+
+Deno.test("Watchdog.unwatch() does nothing when the item was never watched", () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  dog.unwatch(item());
+  assert.equal(timers.pending(), 0);
+});
+
+Deno.test("Watchdog.close() clears the interval when items are still watched", () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const a = item();
+  const b = item();
+  dog.watch(a, 10_000);
+  dog.watch(b, 10_000);
+  assert.equal(timers.pending(), 1);
+  dog.close();
+  assert.equal(timers.pending(), 0);
+  dog.close();
+  assert.equal(a.expiries() + b.expiries(), 0);
+});
+
+Deno.test("Watchdog.watch() stops watching when the timeout is 0 or not finite", async (t) => {
+  for (const timeout of [0, -1, Infinity, NaN]) {
+    await t.step(`${timeout}`, () => {
+      using timers = trackTimers();
+      const dog = new Watchdog(PERIOD);
+      const watched = item();
+      dog.watch(watched, timeout);
+      // Re-watching with no deadline forgets the earlier one, and with
+      // nothing left to watch no interval stays armed.
+      dog.watch(watched, 10_000);
+      dog.watch(watched, timeout);
+      assert.equal(timers.pending(), 0);
+      assert.equal(watched.expiries(), 0);
+    });
+  }
+});
+
+Deno.test("Watchdog keeps watching other items when one is given no deadline", async () => {
+  using timers = trackTimers();
+  const dog = new Watchdog(PERIOD);
+  const never = item();
+  const soon = item();
+  dog.watch(never, 0);
+  dog.watch(soon, TIMEOUT);
+  await soon.expired;
+  assert.equal(never.expiries(), 0);
+  assert.equal(timers.pending(), 0);
+});
