@@ -126,6 +126,7 @@ Deno.test("MemoryMetrics.toPrometheus() writes every metric once, with HELP and 
     "udp_datagrams_down_total",
     "udp_dropped_total",
     "accept_errors_total",
+    "accept_pauses_total",
     "sessions_active",
     "udp_associations_active",
   ]);
