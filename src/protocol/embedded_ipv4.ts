@@ -37,9 +37,11 @@
  * server only helps clients qualify and passes on empty bubbles.
  *
  * RFC 8215 lets an operator carve any RFC 6052 prefix length out of
- * `64:ff9b:1::/48`; the /96 layout is read here, the one deployments use.
- * Under another layout bits 96-127 are the suffix, zero by RFC 6052 2.2,
- * which reads as 0.0.0.0 and so is judged internal.
+ * `64:ff9b:1::/48`; the /96 layout, the common one, is read here. Under a
+ * shorter layout bits 96-127 are the suffix, which RFC 6052 2.2 wants zero
+ * (read as 0.0.0.0, internal) but a translator may ignore; the destination
+ * policy refuses the whole local-use prefix as a literal anyway, so this
+ * reading only decides once an operator has exempted that prefix.
  *
  * @example
  * ```ts
