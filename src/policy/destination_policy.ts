@@ -1,10 +1,13 @@
 /**
  * A ruleset that keeps clients away from the proxy's own neighbourhood:
- * loopback, link-local, private and cloud-metadata addresses.
+ * loopback, link-local, private and cloud-metadata addresses, also when an
+ * IPv6 transition address (NAT64, 6to4, Teredo, mapped, compatible) carries
+ * one of them inside.
  *
  * @module
  */
 
+import { embeddedIPv4 } from "../protocol/embedded_ipv4.ts";
 import { isV4Mapped, parseIPv4, parseIPv6 } from "../protocol/ip.ts";
 import type { RuleRequest, Ruleset } from "./ruleset.ts";
 
@@ -12,7 +15,10 @@ import type { RuleRequest, Ruleset } from "./ruleset.ts";
 export interface DestinationPolicyOptions {
   /**
    * CIDR blocks that stay reachable even though they are internal, for
-   * example `["10.20.0.0/16"]`.
+   * example `["10.20.0.0/16"]`. A block exempts the form of an address it
+   * holds: an IPv4 block exempts the IPv4 address inside an IPv6
+   * transition address too, an IPv6 block only the IPv6 literal (see
+   * {@linkcode blockInternalDestinations}).
    * @default {[]}
    */
   allow?: readonly string[];
@@ -22,7 +28,12 @@ export interface DestinationPolicyOptions {
 
 /**
  * The address blocks refused by {@linkcode blockInternalDestinations}, with
- * why. IPv4-mapped IPv6 addresses are checked as the IPv4 address they carry.
+ * why. An IPv6 address that carries an IPv4 address is checked as that IPv4
+ * address as well as itself, because a gateway on the path delivers it
+ * there: IPv4-mapped `::ffff:0:0/96` and IPv4-compatible `::/96` (RFC 4291;
+ * `::` and `::1` stay IPv6), NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`
+ * (RFC 6052, 8215), 6to4 `2002::/16` (RFC 3056, bits 16-47) and Teredo
+ * `2001::/32` (RFC 4380, the client address in the last 32 bits, XOR-ed).
  */
 export const INTERNAL_BLOCKS: readonly string[] = [
   "0.0.0.0/8", // "this network"; 0.0.0.0 reaches the local host on Linux
@@ -41,6 +52,7 @@ export const INTERNAL_BLOCKS: readonly string[] = [
   "64:ff9b:1::/48", // local-use NAT64
   "fc00::/7", // unique local, includes fd00:ec2::254 cloud metadata
   "fe80::/10", // link-local
+  "fec0::/10", // site-local, deprecated by RFC 3879, still found on old networks
   "ff00::/8", // multicast
 ];
 
@@ -83,6 +95,11 @@ export function inBlock(
   let bytes = parseIPv4(address) ?? parseIPv6(address);
   if (!bytes) return false;
   if (bytes.length === 16 && isV4Mapped(bytes)) bytes = bytes.subarray(12);
+  return _inside(bytes, block);
+}
+
+/** Whether address bytes lie inside a block of the same family. */
+function _inside(bytes: Uint8Array, block: _Block): boolean {
   if (bytes.length !== block.bytes.length) return false;
   const whole = block.bits >> 3;
   for (let i = 0; i < whole; i++) if (bytes[i] !== block.bytes[i]) return false;
@@ -97,6 +114,16 @@ export function inBlock(
  * {@linkcode INTERNAL_BLOCKS} (after resolution, so a name pointing inside is
  * refused too), except blocks listed in `allow`. This is what keeps an
  * exposed proxy from becoming a door into its own network.
+ *
+ * An address has up to two forms, judged one by one: the literal, and the
+ * IPv4 address an IPv6 transition address carries. It is refused when
+ * either form is internal and no `allow` block holds that same form. So
+ * with `allow: ["10.1.0.0/16"]`, `64:ff9b::10.1.2.3` is permitted (the
+ * literal is public, the IPv4 form exempt), but `64:ff9b:1::10.1.2.3` is
+ * not: the local-use NAT64 prefix is internal as a literal too, and needs
+ * `64:ff9b:1::/48` in `allow` as well. An exemption for a wide IPv6 block
+ * (`2002::/16`, `::/0`) thus never opens the internal IPv4 hosts behind a
+ * gateway; only an IPv4 block naming them does.
  *
  * @example
  * ```ts
@@ -116,10 +143,36 @@ export function blockInternalDestinations(
   return {
     permits: (request: RuleRequest) => next ? next.permits(request) : true,
     permitsAddress(request: RuleRequest, address: string) {
-      const internal = blocked.some((b) => inBlock(address, b)) &&
-        !allowed.some((b) => inBlock(address, b));
-      if (internal) return false;
+      if (_refused(address, blocked, allowed)) return false;
       return next ? next.permitsAddress(request, address) : true;
     },
   };
+}
+
+/**
+ * The policy's verdict on one address. It runs per UDP datagram, so the
+ * address is parsed once and the blocks were parsed when the ruleset was
+ * built.
+ */
+function _refused(
+  address: string,
+  blocked: readonly _Block[],
+  allowed: readonly _Block[],
+): boolean {
+  const literal = parseIPv4(address) ?? parseIPv6(address);
+  // Names were resolved before the policy is asked; a non-IP is in no block.
+  if (!literal) return false;
+  if (_internal(literal, blocked, allowed)) return true;
+  const v4 = embeddedIPv4(literal);
+  return v4 !== null && _internal(v4, blocked, allowed);
+}
+
+/** Whether one form of an address is internal and not exempted. */
+function _internal(
+  bytes: Uint8Array,
+  blocked: readonly _Block[],
+  allowed: readonly _Block[],
+): boolean {
+  return blocked.some((b) => _inside(bytes, b)) &&
+    !allowed.some((b) => _inside(bytes, b));
 }

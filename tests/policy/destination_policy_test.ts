@@ -34,6 +34,7 @@ const SAMPLES: Record<string, string[]> = {
   "64:ff9b:1::/48": ["64:ff9b:1::", "64:ff9b:1:ffff::1"],
   "fc00::/7": ["fc00::", "fd00:ec2::254", "fdff:ffff:ffff:ffff::1"],
   "fe80::/10": ["fe80::1", "febf:ffff::1"],
+  "fec0::/10": ["fec0::", "fec0::1", "feff:ffff:ffff:ffff::1"],
   "ff00::/8": ["ff02::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
 };
 
@@ -60,12 +61,9 @@ const PUBLIC = [
   "223.255.255.255",
   "2001:4860:4860::8888",
   "2606:4700:4700::1111",
-  "::2",
   "64:ff9b::808:808",
   "64:ff9b:2::1",
   "fbff:ffff::1",
-  "fec0::1",
-  "feff::1",
   "::ffff:8.8.8.8",
 ];
 
@@ -113,6 +111,118 @@ Deno.test("blockInternalDestinations() refuses an IPv4-mapped IPv6 address when 
   ) {
     await t.step(address, async () => {
       assert.equal(await permitted(rules, address), false);
+    });
+  }
+});
+
+/** IPv6 transition addresses that carry an internal IPv4 address. */
+const EMBEDDED_INTERNAL: Record<string, string[]> = {
+  "IPv4-compatible ::/96": [
+    "::127.0.0.1",
+    "::7f00:1",
+    "::10.1.2.3",
+    "::169.254.169.254",
+    "::2", // 0.0.0.2, "this network"; only :: and ::1 are IPv6's own
+  ],
+  "NAT64 well-known 64:ff9b::/96": [
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::10.1.2.3",
+    "64:ff9b::192.168.1.1",
+    "64:ff9b::100.64.0.1",
+  ],
+  "NAT64 local-use 64:ff9b:1::/48": [
+    "64:ff9b:1::10.1.2.3",
+    "64:ff9b:1:abcd::127.0.0.1",
+  ],
+  "6to4 2002::/16": [
+    "2002:7f00:1::",
+    "2002:a9fe:a9fe::1",
+    "2002:a01:203:1::1",
+    "2002:c0a8:101::",
+    "2002:6440:1::",
+  ],
+  "Teredo 2001::/32, by the client address": [
+    "2001:0:cb00:7105:8000:63bf:80ff:fffe", // client 127.0.0.1
+    "2001:0:cb00:7105:8000:63bf:5601:5601", // client 169.254.169.254
+    "2001:0:cb00:7105:8000:63bf:f5fe:fdfc", // client 10.1.2.3
+  ],
+};
+
+/** IPv6 transition addresses that carry a public IPv4 address. */
+const EMBEDDED_PUBLIC: Record<string, string[]> = {
+  "IPv4-compatible ::/96": ["::8.8.8.8", "::192.0.2.1"],
+  "NAT64 well-known 64:ff9b::/96": ["64:ff9b::8.8.8.8", "64:ff9b::192.0.2.1"],
+  "6to4 2002::/16": ["2002:c000:201::1", "2002:808:808::"],
+  "Teredo 2001::/32, by the client address": [
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2", // client 192.0.2.45
+    "2001:0:a00:1:8000:63bf:3fff:fdfe", // server 10.0.0.1, client 192.0.2.1
+  ],
+};
+
+Deno.test("blockInternalDestinations() refuses an IPv6 address when the IPv4 address it embeds is internal", async (t) => {
+  const rules = blockInternalDestinations();
+  for (const [form, addresses] of Object.entries(EMBEDDED_INTERNAL)) {
+    for (const address of addresses) {
+      await t.step(`${form}: ${address}`, async () => {
+        assert.equal(await permitted(rules, address), false);
+      });
+    }
+  }
+});
+
+Deno.test("blockInternalDestinations() permits an IPv6 address when the IPv4 address it embeds is public", async (t) => {
+  const rules = blockInternalDestinations();
+  for (const [form, addresses] of Object.entries(EMBEDDED_PUBLIC)) {
+    for (const address of addresses) {
+      await t.step(`${form}: ${address}`, async () => {
+        assert.equal(await permitted(rules, address), true);
+      });
+    }
+  }
+});
+
+Deno.test("blockInternalDestinations() refuses a local-use NAT64 address when the IPv4 address it embeds is public", async () => {
+  // The literal prefix is internal on its own: a local translator may reach
+  // anything, so the embedded address alone does not clear it.
+  const rules = blockInternalDestinations();
+  assert.equal(await permitted(rules, "64:ff9b:1::192.0.2.1"), false);
+  assert.equal(await permitted(rules, "64:ff9b:1::8.8.8.8"), false);
+});
+
+Deno.test("blockInternalDestinations() exempts each form of an address when an allow block holds that form", async (t) => {
+  const cases: Array<[string[], string, boolean]> = [
+    // An IPv4 block exempts the IPv4 address inside a transition address.
+    [["10.1.0.0/16"], "64:ff9b::10.1.2.3", true],
+    [["10.1.0.0/16"], "::10.1.2.3", true],
+    [["10.1.0.0/16"], "2002:a01:203::", true],
+    [["10.1.0.0/16"], "2001:0:cb00:7105:8000:63bf:f5fe:fdfc", true],
+    [["10.1.0.0/16"], "64:ff9b::10.2.0.1", false],
+    [["10.1.0.0/16"], "2002:a02:203::", false],
+    // The local-use prefix is internal as a literal too: both forms need
+    // an exemption.
+    [["10.1.0.0/16"], "64:ff9b:1::10.1.2.3", false],
+    [["64:ff9b:1::/48"], "64:ff9b:1::192.0.2.1", true],
+    [["64:ff9b:1::/48"], "64:ff9b:1::10.1.2.3", false],
+    [["64:ff9b:1::/48", "10.1.0.0/16"], "64:ff9b:1::10.1.2.3", true],
+    [["64:ff9b:1::/48", "10.1.0.0/16"], "64:ff9b:1::10.2.2.3", false],
+    // An IPv6 block never exempts the internal IPv4 address inside.
+    [["2002::/16"], "2002:a01:203::", false],
+    [["::/0"], "2002:a01:203::", false],
+    [["::/0"], "::ffff:127.0.0.1", false],
+    [["::/0"], "64:ff9b::169.254.169.254", false],
+    [["::/0"], "fd00::1", true],
+    [["::/0"], "::1", true],
+    // :: and ::1 are IPv6 addresses, not IPv4-compatible ones.
+    [["0.0.0.0/8"], "::1", false],
+    [["0.0.0.0/8"], "::", false],
+    [["0.0.0.0/8"], "::2", true],
+    [["127.0.0.0/8"], "::1", false],
+  ];
+  for (const [allow, address, expected] of cases) {
+    await t.step(`${allow.join(" ")}: ${address}`, async () => {
+      const rules = blockInternalDestinations({ allow });
+      assert.equal(await permitted(rules, address), expected);
     });
   }
 });
