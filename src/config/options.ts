@@ -182,7 +182,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "P",
     section: "Access and commands",
     help:
-      "auto, block-internal or allow-all. block-internal refuses loopback, private, link-local, CGNAT, multicast and cloud-metadata destinations (after resolution, and per UDP datagram); auto blocks them when any --listen address is not loopback.",
+      "auto, block-internal or allow-all. block-internal refuses loopback, private, link-local, CGNAT, multicast and cloud-metadata destinations, also inside IPv6 transition addresses (after resolution, and per UDP datagram); auto blocks them when any --listen address is not loopback.",
     defaultText: "`auto`",
     apply(draft, text: string) {
       const policy = parseChoice(text, "--destination-policy", [

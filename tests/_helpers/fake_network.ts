@@ -49,20 +49,3 @@ export function dialingThrough(dialer: FakeDialer): Network {
       }),
   };
 }
-
-/**
- * A dialer that dials for real, but only loopback addresses, and records
- * each attempt.
- *
- * @returns The dialer and its record.
- */
-export function recordingDialer(): FakeDialer & { dialed: string[] } {
-  const dialed: string[] = [];
-  return {
-    dialed,
-    dial(hostname, port, signal) {
-      dialed.push(`${hostname}|${port}`);
-      return denoNetwork.connect({ hostname, port, signal });
-    },
-  };
-}

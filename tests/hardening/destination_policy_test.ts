@@ -203,7 +203,7 @@ Deno.test("blockInternalDestinations refuses a BIND peer from an internal addres
 });
 
 /** A dialer that records each address it is asked for and refuses it. */
-function refusingDialer(): Dialer & { dialed: string[] } {
+function refusingDialer(): FakeDialer & { dialed: string[] } {
   const dialed: string[] = [];
   return {
     dialed,
@@ -262,9 +262,9 @@ Deno.test("blockInternalDestinations refuses an IPv6 transition address with REP
     "teredo.test": ["2001:0:cb00:7105:8000:63bf:f5fe:fdfc"],
     "compat.test": ["::a01:203"],
   };
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
-    dialer,
+    network: dialingThrough(dialer),
     resolver: { resolve: (name) => Promise.resolve(names[name] ?? []) },
   });
   const requests: Array<[string, string]> = [
@@ -299,9 +299,9 @@ Deno.test("blockInternalDestinations refuses an IPv6 transition address with REP
 
 Deno.test("blockInternalDestinations dials an IPv6 transition address when the IPv4 inside is public", async (t) => {
   const dialer = refusingDialer();
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
-    dialer,
+    network: dialingThrough(dialer),
     resolver: {
       resolve: (name) =>
         Promise.resolve(name === "nat64.test" ? ["64:ff9b::c000:201"] : []),
@@ -345,10 +345,10 @@ Deno.test("blockInternalDestinations dials an IPv6 transition address when the I
 
 Deno.test("blockInternalDestinations exempts a transition address when an allow block holds each internal form", async (t) => {
   const dialer = refusingDialer();
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
     allowDestinations: ["10.1.0.0/16", "64:ff9b:1::/48"],
-    dialer,
+    network: dialingThrough(dialer),
   });
   const cases: Array<[string, string, string | null]> = [
     [
@@ -404,7 +404,7 @@ Deno.test("blockInternalDestinations drops a UDP datagram when the IPv4 inside i
   // Datagrams the policy permits reach this next ruleset, which records
   // them and refuses all but the echo target, so none leaves the host.
   const passed: string[] = [];
-  await using s = startServer({
+  await using s = await startServer({
     blockInternalDestinations: true,
     allowDestinations: ["127.0.0.1/32"],
     ruleset: {
