@@ -19,7 +19,7 @@ export interface NetAddress {
  * A connected TCP stream, pull-style: the caller owns the buffers.
  *
  * Errors from `read` and `write` mean the connection is over (reset, closed
- * meanwhile); the core does not look at them further. `Deno.TcpConn`
+ * meanwhile); the core does not look at them further. Deno's TCP connection
  * satisfies this interface as it is.
  */
 export interface Connection {
