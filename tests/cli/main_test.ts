@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/mod.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
+import {
+  commandLine,
+  type ServerCommand,
+  serverTest,
+} from "../_helpers/server_commands.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
 async function run(
+  server: ServerCommand,
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", MAIN, ...args],
+  const line = commandLine(server, args);
+  const output = await new Deno.Command(line.program, {
+    args: line.args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -22,130 +27,197 @@ async function run(
   };
 }
 
-Deno.test("main() exits 2 with one line naming the bad flag", async (t) => {
-  const cases: Array<[string[], RegExp]> = [
-    [["--listen", "nonsense"], /^socks5-deno: --listen: expected HOST:PORT/],
-    [["--bogus"], /^socks5-deno: Unknown option '--bogus'/],
-    [
-      ["--log-level", "loud"],
-      /^socks5-deno: --log-level: expected debug, info, warn or error/,
-    ],
-    [
-      ["--idle-timeout", "soon"],
-      /^socks5-deno: --idle-timeout: expected a duration/,
-    ],
-    [
-      ["--max-sessions", "0"],
-      /^socks5-deno: --max-sessions: expected a positive integer/,
-    ],
-    [["--user", "alice"], /^socks5-deno: --user: expected NAME:PASS/],
-  ];
-  for (const [args, pattern] of cases) {
-    await t.step(args.join(" "), async () => {
-      const { code, stderr } = await run(args);
-      assert.equal(code, 2);
-      assert.match(stderr, pattern);
-      assert.equal(stderr.trimEnd().split("\n").length, 1);
-    });
-  }
+serverTest({
+  name: "main() exits 2 with one line naming the bad flag",
+  async fn(t, server) {
+    const cases: Array<[string[], RegExp]> = [
+      [["--listen", "nonsense"], /^socks5-deno: --listen: expected HOST:PORT/],
+      [["--bogus"], /^socks5-deno: Unknown option '--bogus'/],
+      [
+        ["--log-level", "loud"],
+        /^socks5-deno: --log-level: expected debug, info, warn or error/,
+      ],
+      [
+        ["--idle-timeout", "soon"],
+        /^socks5-deno: --idle-timeout: expected a duration/,
+      ],
+      [
+        ["--max-sessions", "0"],
+        /^socks5-deno: --max-sessions: expected a positive integer/,
+      ],
+      [["--user", "alice"], /^socks5-deno: --user: expected NAME:PASS/],
+    ];
+    for (const [args, pattern] of cases) {
+      await t.step(args.join(" "), async () => {
+        const { code, stderr } = await run(server, args);
+        assert.equal(code, 2);
+        assert.match(stderr, pattern);
+        assert.equal(stderr.trimEnd().split("\n").length, 1);
+      });
+    }
+  },
 });
 
-Deno.test("main() prints help and version on stdout and exits 0", async () => {
-  const help = await run(["--help"]);
-  assert.equal(help.code, 0);
-  for (
-    const flag of [
-      "--listen",
-      "--user",
-      "--users-file",
-      "--max-sessions",
-      "--log-format",
-      "--allow-open-proxy",
-    ]
-  ) {
-    assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
-  }
-  const version = await run(["--version"]);
-  assert.equal(version.code, 0);
-  assert.match(
-    version.stdout,
-    /^socks5-deno \d+\.\d+\.\d+ \((deno|bun) [^)]+\)\n$/,
-  );
+serverTest({
+  name: "main() prints help and version on stdout and exits 0",
+  async fn(_t, server) {
+    const help = await run(server, ["--help"]);
+    assert.equal(help.code, 0);
+    for (
+      const flag of [
+        "--listen",
+        "--user",
+        "--users-file",
+        "--max-sessions",
+        "--log-format",
+        "--allow-open-proxy",
+      ]
+    ) {
+      assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
+    }
+    const version = await run(server, ["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(
+      version.stdout,
+      /^socks5-deno \d+\.\d+\.\d+ \((deno|bun) [^)]+\)\n$/,
+    );
+  },
 });
 
-Deno.test("main() refuses an open proxy on a non-loopback address and exits 1", async () => {
-  const { code, stderr } = await run(["--listen", "0.0.0.0:0"]);
-  assert.equal(code, 1);
-  assert.match(stderr, /without authentication/);
-  assert.match(stderr, /--allow-open-proxy/);
+serverTest({
+  name: "main() refuses an open proxy on a non-loopback address and exits 1",
+  async fn(_t, server) {
+    const { code, stderr } = await run(server, ["--listen", "0.0.0.0:0"]);
+    assert.equal(code, 1);
+    assert.match(stderr, /without authentication/);
+    assert.match(stderr, /--allow-open-proxy/);
+  },
 });
 
 /** Spawns the CLI with JSON logs and reads stderr until `marker` appears. */
-async function spawnUntil(extra: string[], marker: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      MAIN,
-      "--log-format",
-      "json",
-      ...extra,
-    ],
+async function spawnUntil(
+  server: ServerCommand,
+  extra: string[],
+  marker: string,
+) {
+  const line = commandLine(server, ["--log-format", "json", ...extra]);
+  const child = new Deno.Command(line.program, {
+    args: line.args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes(marker)) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    text += value;
-  }
+  /** Reads stderr until `wanted` appears in it; false at EOF. */
+  const until = async (wanted: string) => {
+    while (!text.includes(wanted)) {
+      const { value, done } = await lines.read();
+      if (done) return false;
+      text += value;
+    }
+    return true;
+  };
+  await until(marker);
   /** Sends SIGTERM, drains stderr and returns the exit code. */
   const stop = async () => {
     child.kill("SIGTERM");
     while (!(await lines.read()).done) { /* drain until the process exits */ }
     return (await child.status).code;
   };
-  return { text, stop };
+  return { text, stop, until, child, all: () => text };
 }
 
-Deno.test("main() shuts down on SIGTERM and exits 0", async () => {
-  const { text, stop } = await spawnUntil(
-    ["--listen", "127.0.0.1:0"],
-    '"msg":"listening"',
-  );
-  const address = /"address":"([^"]+)"/.exec(text)![1]!;
-  const [hostname, port] = address.split(":");
-  const conn = await Deno.connect({ hostname: hostname!, port: Number(port) });
-  conn.close();
-  assert.equal(await stop(), 0);
+serverTest({
+  name: "main() shuts down on SIGTERM and exits 0",
+  async fn(_t, server) {
+    const { text, stop } = await spawnUntil(
+      server,
+      ["--listen", "127.0.0.1:0"],
+      '"msg":"listening"',
+    );
+    const address = /"address":"([^"]+)"/.exec(text)![1]!;
+    const [hostname, port] = address.split(":");
+    const conn = await Deno.connect({
+      hostname: hostname!,
+      port: Number(port),
+    });
+    conn.close();
+    assert.equal(await stop(), 0);
+  },
 });
 
-Deno.test("main() with --workers 2 listens twice on one port, serves, and exits 0 on SIGTERM", async () => {
-  await using target = echoTarget();
-  const { text, stop } = await spawnUntil(
-    ["--listen", "127.0.0.1:0", "--workers", "2"],
-    '"workers started"',
-  );
-  const addresses = [...text.matchAll(/"msg":"listening","address":"([^"]+)"/g)]
-    .map((m) => m[1]);
-  assert.equal(addresses.length, 2);
-  assert.equal(addresses[0], addresses[1]);
-  const port = Number(addresses[0]!.split(":")[1]);
-  for (let i = 0; i < 8; i++) {
-    const { conn } = await connect({
-      host: "127.0.0.1",
-      port: target.addr.port,
-    }, {
-      proxy: { hostname: "127.0.0.1", port },
-    });
-    const client = new RawClient(conn);
-    await client.send("07");
-    assert.equal(await client.readHex(1), "07");
-    client.close();
-  }
-  assert.equal(await stop(), 0);
+serverTest({
+  name:
+    "main() with --workers 2 listens twice on one port, serves, and exits 0 on SIGTERM",
+  async fn(_t, server) {
+    await using target = echoTarget();
+    const { text, stop } = await spawnUntil(
+      server,
+      ["--listen", "127.0.0.1:0", "--workers", "2"],
+      '"workers started"',
+    );
+    const addresses = [
+      ...text.matchAll(/"msg":"listening","address":"([^"]+)"/g),
+    ]
+      .map((m) => m[1]);
+    assert.equal(addresses.length, 2);
+    assert.equal(addresses[0], addresses[1]);
+    const port = Number(addresses[0]!.split(":")[1]);
+    for (let i = 0; i < 8; i++) {
+      const { conn } = await connect({
+        host: "127.0.0.1",
+        port: target.addr.port,
+      }, {
+        proxy: { hostname: "127.0.0.1", port },
+      });
+      const client = new RawClient(conn);
+      await client.send("07");
+      assert.equal(await client.readHex(1), "07");
+      client.close();
+    }
+    assert.equal(await stop(), 0);
+  },
+});
+
+serverTest({
+  name: "main() keeps serving when it receives SIGHUP and SIGUSR1",
+  async fn(_t, server) {
+    await using target = echoTarget();
+    const { text, stop, until, child } = await spawnUntil(
+      server,
+      ["--listen", "127.0.0.1:0"],
+      '"msg":"listening"',
+    );
+    const port = Number(/"address":"[^"]+:(\d+)"/.exec(text)![1]);
+    for (const signal of ["SIGHUP", "SIGUSR1", "SIGHUP"] as const) {
+      child.kill(signal);
+      assert.ok(
+        await until(`"signal":"${signal}"`),
+        `exited after ${signal}`,
+      );
+      const { conn } = await connect(
+        { host: "127.0.0.1", port: target.addr.port },
+        { proxy: { hostname: "127.0.0.1", port } },
+      );
+      const client = new RawClient(conn);
+      await client.send("2a");
+      assert.equal(await client.readHex(1), "2a");
+      client.close();
+    }
+    assert.equal(await stop(), 0);
+  },
+});
+
+serverTest({
+  name: "main() names itself in --help the way it was started",
+  async fn(_t, server) {
+    const { stdout } = await run(server, ["--help"]);
+    const expected = {
+      deno: "deno run --allow-net main.ts",
+      bun: "bun main_bun.ts",
+      exe: "socks5-deno",
+    }[server.name];
+    assert.match(stdout, new RegExp(`^Usage: ${expected} \\[options\\]$`, "m"));
+  },
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { REPO_ROOT } from "./_server_process.ts";
+import { REPO_ROOT } from "../_helpers/server_process.ts";
 
 /** True in CI, where a missing client must fail the suite, not skip it. */
 export const IN_CI: boolean = Deno.env.get("CI") === "true";

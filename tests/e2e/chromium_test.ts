@@ -4,12 +4,13 @@
  * too. Chromium is pointed only at IP-literal URLs, and the access log must
  * show no session to a host name (no outside lookups through the proxy).
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { isIP } from "node:net";
 import { findExecutable } from "./_client_tool.ts";
 import { startHttpTarget } from "./_http_target.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess, splitHostPort } from "./_server_process.ts";
+import { ServerProcess, splitHostPort } from "../_helpers/server_process.ts";
 
 const chromium = findExecutable("chromium", "apt-get install chromium");
 
@@ -52,15 +53,15 @@ const FLAGS = [
   "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ];
 
-Deno.test({
+serverTest({
   name:
     "Chromium renders script-written text when the page and the script come through the proxy",
   ignore: chromium.ignore,
   // Chromium's own helper processes exit on their own after the browser;
   // everything this test opens (server, targets, temp dir) is closed below.
-  async fn() {
+  async fn(_t, command) {
     chromium.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     // Page and script on different ports, so each shows up in the access
     // log as its own session.
     await using pageHost = await startHttpTarget({ hostname: "127.0.0.1" });

@@ -3,6 +3,7 @@
  * type, a 64 MiB download with its sha256 checked, and username/password
  * authentication both accepted and refused.
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { findExecutable } from "./_client_tool.ts";
 import {
@@ -12,7 +13,7 @@ import {
   startHttpTarget,
 } from "./_http_target.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess } from "./_server_process.ts";
+import { ServerProcess } from "../_helpers/server_process.ts";
 
 const curl = findExecutable("curl", "apt-get install curl");
 
@@ -28,13 +29,13 @@ const BASE_ARGS = [
   "--globoff",
 ];
 
-Deno.test({
+serverTest({
   name:
     "curl fetches through the proxy when the target is an IPv4, a name or an IPv6 address",
   ignore: curl.ignore,
-  async fn(t) {
+  async fn(t, command) {
     curl.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using v4 = await startHttpTarget({ hostname: "127.0.0.1" });
     await using v6 = await startHttpTarget({ hostname: "::1" });
     const proxy = `127.0.0.1:${server.port}`;
@@ -129,12 +130,13 @@ Deno.test({
   },
 });
 
-Deno.test({
+serverTest({
   name: "curl authenticates with username/password when the server requires it",
   ignore: curl.ignore,
-  async fn(t) {
+  async fn(t, command) {
     curl.assertAvailable();
     await using server = await ServerProcess.start({
+      server: command,
       users: ["alice:s3cret-pw"],
     });
     await using target = await startHttpTarget();

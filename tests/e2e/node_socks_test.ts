@@ -4,10 +4,11 @@
  * ASSOCIATE against the real server. The client scripts live in
  * tests/e2e/node/ and print JSON that these tests assert on.
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { findNodeSocks, NODE_DIR } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess } from "./_server_process.ts";
+import { ServerProcess } from "../_helpers/server_process.ts";
 import { startTcpEcho } from "./_tcp_targets.ts";
 import { startUdpEcho } from "./_udp_echo_target.ts";
 
@@ -19,13 +20,13 @@ interface HostPort {
   port: number;
 }
 
-Deno.test({
+serverTest({
   name: "socks (npm) CONNECT echoes bytes when relayed to an IPv6 echo server",
   ignore: node.ignore,
-  async fn() {
+  async fn(_t, command) {
     node.assertAvailable();
     const size = 256 * 1024;
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using echo = startTcpEcho("::1");
     const result = await runCommand(node.command, [
       `${NODE_DIR}socks_connect.mjs`,
@@ -50,13 +51,13 @@ Deno.test({
   },
 });
 
-Deno.test({
+serverTest({
   name:
     "socks (npm) BIND names the connecting peer in the second reply and relays both ways",
   ignore: node.ignore,
-  async fn() {
+  async fn(_t, command) {
     node.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     const result = await runCommand(node.command, [
       `${NODE_DIR}socks_bind.mjs`,
       String(server.port),
@@ -93,13 +94,13 @@ Deno.test({
   },
 });
 
-Deno.test({
+serverTest({
   name:
     "socks (npm) UDP ASSOCIATE relays to IPv4, domain and IPv6 destinations and stops when the control connection closes",
   ignore: node.ignore,
-  async fn(t) {
+  async fn(t, command) {
     node.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using v4 = startUdpEcho("127.0.0.1");
     await using v6 = startUdpEcho("::1");
     await using script = _LineProcess.spawn(node.command, [

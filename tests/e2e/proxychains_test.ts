@@ -2,10 +2,11 @@
  * proxychains4 forces a client with no SOCKS code of its own (OpenBSD
  * netcat) through the real server by hooking its connect() call.
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { findExecutable } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess } from "./_server_process.ts";
+import { ServerProcess } from "../_helpers/server_process.ts";
 import { startTcpEcho } from "./_tcp_targets.ts";
 
 const proxychains = findExecutable(
@@ -14,14 +15,14 @@ const proxychains = findExecutable(
 );
 const netcat = findExecutable("nc.openbsd", "apt-get install netcat-openbsd");
 
-Deno.test({
+serverTest({
   name:
     "proxychains4 relays netcat's connection when the client has no SOCKS support",
   ignore: proxychains.ignore || netcat.ignore,
-  async fn() {
+  async fn(_t, command) {
     proxychains.assertAvailable();
     netcat.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using echo = startTcpEcho("127.0.0.1");
     const dir = await Deno.makeTempDir({ prefix: "socks5-e2e-proxychains-" });
     try {

@@ -2,10 +2,11 @@
  * PySocks (Debian's python3-socks), an independent SOCKS5 client, through the
  * real server: a 1 MiB byte-exact echo and a TCP half-close.
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { findPySocks } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { REPO_ROOT, ServerProcess } from "./_server_process.ts";
+import { REPO_ROOT, ServerProcess } from "../_helpers/server_process.ts";
 import { startHalfCloseTarget, startTcpEcho } from "./_tcp_targets.ts";
 
 const python = findPySocks();
@@ -27,13 +28,13 @@ interface HalfCloseResult {
   answer: string;
 }
 
-Deno.test({
+serverTest({
   name: "PySocks echoes 1 MiB byte-exact when relayed to a TCP echo server",
   ignore: python.ignore,
-  async fn() {
+  async fn(_t, command) {
     python.assertAvailable();
     const size = 1024 * 1024;
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using echo = startTcpEcho("127.0.0.1");
     const result = await runCommand(python.command, [
       `${SCRIPTS}pysocks_echo.py`,
@@ -59,14 +60,14 @@ Deno.test({
   },
 });
 
-Deno.test({
+serverTest({
   name:
     "PySocks gets the answer when the target replies only after the client's FIN",
   ignore: python.ignore,
-  async fn() {
+  async fn(_t, command) {
     python.assertAvailable();
     const size = 200_000;
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using target = startHalfCloseTarget("127.0.0.1");
     const result = await runCommand(python.command, [
       `${SCRIPTS}pysocks_half_close.py`,

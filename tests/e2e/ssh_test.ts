@@ -3,10 +3,11 @@
  * SOCKS5 ProxyCommand logging in to a throwaway local sshd, and ncat alone
  * as a plain SOCKS5 client.
  */
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { findExecutable } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess } from "./_server_process.ts";
+import { ServerProcess } from "../_helpers/server_process.ts";
 import { startSshd } from "./_sshd_target.ts";
 import { startTcpEcho } from "./_tcp_targets.ts";
 
@@ -18,12 +19,12 @@ const sshKeygen = findExecutable(
 );
 const sshd = findExecutable("/usr/sbin/sshd", "apt-get install openssh-server");
 
-Deno.test({
+serverTest({
   name: "ssh runs a remote command when ncat tunnels it through the proxy",
   ignore: ncat.ignore || ssh.ignore || sshKeygen.ignore || sshd.ignore,
-  async fn() {
+  async fn(_t, command) {
     for (const tool of [ncat, ssh, sshKeygen, sshd]) tool.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using target = await startSshd({
       sshd: sshd.command,
       sshKeygen: sshKeygen.command,
@@ -67,13 +68,13 @@ Deno.test({
   },
 });
 
-Deno.test({
+serverTest({
   name:
     "ncat --proxy-type socks5 echoes stdin when the target is a TCP echo server",
   ignore: ncat.ignore,
-  async fn() {
+  async fn(_t, command) {
     ncat.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using echo = startTcpEcho("127.0.0.1");
     const payload = `ncat payload ${crypto.randomUUID()}\n`.repeat(200);
     const result = await runCommand(ncat.command, [

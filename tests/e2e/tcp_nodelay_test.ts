@@ -7,13 +7,14 @@
  * @module
  */
 
+import { serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 import { findExecutable } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
-import { ServerProcess } from "./_server_process.ts";
+import { ServerProcess } from "../_helpers/server_process.ts";
 
 const python = findExecutable("python3", "apt-get install python3");
 const LISTER = fileURLToPath(
@@ -34,12 +35,12 @@ async function serverSockets(pid: number): Promise<_Socket[]> {
   );
 }
 
-Deno.test({
+serverTest({
   name: "server sets TCP_NODELAY on client, outbound and BIND sockets",
   ignore: python.ignore || Deno.build.os !== "linux",
-  async fn() {
+  async fn(_t, command) {
     python.assertAvailable();
-    await using server = await ServerProcess.start();
+    await using server = await ServerProcess.start({ server: command });
     await using target = echoTarget();
     const proxy = {
       transport: "tcp" as const,

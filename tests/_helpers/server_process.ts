@@ -1,16 +1,19 @@
 /**
- * Runs the real server as a user would (`deno run ... main.ts`) and reads its
+ * Runs the real server as a user would (`deno run ... main.ts`, Bun on the
+ * source, or the single executable) and reads its
  * JSON log lines from stderr: "listening" lines give the ports, "session"
  * lines (the access log) prove that a client's traffic crossed the proxy.
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
+import {
+  commandLine,
+  DENO_SERVER,
+  REPO_ROOT,
+  type ServerCommand,
+} from "./server_commands.ts";
 
-/** The repository root, found from this file so the cwd does not matter. */
-export const REPO_ROOT: string = fileURLToPath(
-  new URL("../../", import.meta.url),
-);
+export { REPO_ROOT };
 
 /** One access-log line, as the CLI contract defines it. */
 export interface SessionLog {
@@ -28,6 +31,11 @@ export interface SessionLog {
 
 /** Options for {@link ServerProcess.start}. */
 export interface ServerProcessOptions {
+  /**
+   * How to start it.
+   * @default the Deno command (`deno run ... main.ts`)
+   */
+  server?: ServerCommand;
   /**
    * `--listen` values, one listener each.
    * @default ["127.0.0.1:0"]
@@ -106,18 +114,15 @@ export class ServerProcess implements AsyncDisposable {
     options: ServerProcessOptions = {},
   ): Promise<ServerProcess> {
     const listen = options.listen ?? ["127.0.0.1:0"];
-    const args = [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      `${REPO_ROOT}main.ts`,
+    const server = options.server ?? DENO_SERVER;
+    const { program, args } = commandLine(server, [
       ...listen.flatMap((address) => ["--listen", address]),
       ...(options.users ?? []).flatMap((user) => ["--user", user]),
       "--log-format",
       "json",
       ...(options.args ?? []),
-    ];
-    const child = new Deno.Command(Deno.execPath(), {
+    ]);
+    const child = new Deno.Command(program, {
       args,
       // From the repo root, as a user would: deno.json there enables the
       // unstable UDP API the server needs.
@@ -127,18 +132,18 @@ export class ServerProcess implements AsyncDisposable {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    const server = new ServerProcess(child);
+    const started = new ServerProcess(child);
     try {
-      await server.#until(
-        () => server.#listening.length >= listen.length,
+      await started.#until(
+        () => started.#listening.length >= listen.length,
         options.startTimeoutMs ?? 30_000,
         `${listen.length} "listening" line(s)`,
       );
     } catch (error) {
-      await server.#kill();
+      await started.#kill();
       throw error;
     }
-    return server;
+    return started;
   }
 
   /** Addresses from the "listening" lines, e.g. `127.0.0.1:41234`, `[::1]:41235`. */

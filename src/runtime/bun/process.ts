@@ -1,0 +1,46 @@
+/**
+ * The process on Bun: standard streams, files and signals.
+ *
+ * @module
+ */
+
+import { writeSync } from "node:fs";
+import { basename } from "node:path";
+import process from "node:process";
+import type { ProcessHost, ProcessSignal } from "../runtime.ts";
+
+/**
+ * Whether this is a single executable built by `bun build --compile`: its
+ * entry module lives in Bun's embedded file system.
+ */
+export const isCompiled: boolean = Bun.main.startsWith("/$bunfs/");
+
+function _writeAll(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += writeSync(fd, bytes, written);
+  }
+}
+
+/** The Bun process, as the program sees it. */
+export const bunProcess: ProcessHost = {
+  programName: isCompiled
+    ? basename(process.execPath)
+    : `bun ${basename(Bun.main)}`,
+  writeStdout: (text) => _writeAll(1, text),
+  writeStderr(text) {
+    try {
+      _writeAll(2, text);
+    } catch {
+      // stderr is gone (closed pipe): nothing useful left to do with it.
+    }
+  },
+  readTextFile: (path) => Bun.file(path).text(),
+  onSignal(signal: ProcessSignal, handler: () => void) {
+    process.on(signal, handler);
+    return () => {
+      process.off(signal, handler);
+    };
+  },
+};
