@@ -144,6 +144,7 @@ export type {
   ListenOptions,
   NetAddress,
   Network,
+  SpliceCounters,
 } from "./runtime/transport.ts";
 export { AddressType, Command, Method, Reply } from "./protocol/constants.ts";
 export {

@@ -85,9 +85,11 @@ export async function main(
   let running: _Running | undefined;
   let stopping = false;
   const stop = () => {
+    // A second signal while draining means "now": sessions are closed.
+    const graceMs = stopping ? 0 : config.graceMs;
     stopping = true;
-    logger.log("info", "shutting down", { graceMs: config.graceMs });
-    running?.shutdown({ graceMs: config.graceMs });
+    logger.log("info", "shutting down", { graceMs });
+    running?.shutdown({ graceMs });
   };
   const removers = _handleSignals(host, logger, stop);
   try {
@@ -123,8 +125,9 @@ export async function main(
   }
   out.flush();
   if (stopping) running.shutdown({ graceMs: config.graceMs });
+  // The handlers stay until the process exits: a signal in the last
+  // moments must not take the default action (death by signal, exit 143).
   await running.finished;
-  for (const remove of removers) remove();
   await metricsServer?.shutdown();
   out.flush();
   return 0;

@@ -151,12 +151,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     addrs: addrs!,
     finished,
     shutdown(shutdownOptions = {}) {
-      shuttingDown ??= Promise.all(handles.map((h) =>
-        h.request({
-          type: "shutdown",
-          graceMs: shutdownOptions.graceMs ?? 10_000,
-        }, "stopped")
-      )).then(() => finished);
+      const graceMs = shutdownOptions.graceMs ?? 10_000;
+      if (shuttingDown) {
+        // A second call shortens the grace; the workers are already stopping.
+        for (const h of handles) {
+          h.worker.postMessage({ type: "shutdown", graceMs });
+        }
+        return shuttingDown;
+      }
+      shuttingDown = Promise.all(
+        handles.map((h) => h.request({ type: "shutdown", graceMs }, "stopped")),
+      ).then(() => finished);
       return shuttingDown;
     },
     async toPrometheus() {

@@ -231,6 +231,8 @@ class _Server implements Socks5Server {
   #loops: Promise<void>[] = [];
   #lastWarning = new Map<string, number>();
   #backoffWake: (() => void) | null = null;
+  #cutGrace: (() => void) | null = null;
+  #cutTimers: ReturnType<typeof setTimeout>[] = [];
   #signal: AbortSignal | undefined;
 
   constructor(
@@ -358,7 +360,15 @@ class _Server implements Socks5Server {
   }
 
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
-    if (this.#closing) return this.finished;
+    if (this.#closing) {
+      // A later call can only shorten the grace (a second SIGTERM: "now").
+      if (options.graceMs !== undefined && this.#cutGrace) {
+        const cut = this.#cutGrace;
+        if (options.graceMs === 0) cut();
+        else this.#cutTimers.push(setTimeout(cut, options.graceMs));
+      }
+      return this.finished;
+    }
     this.#closing = true;
     for (const listener of this.#listeners) closeQuietly(listener);
     this.#backoffWake?.();
@@ -369,11 +379,14 @@ class _Server implements Socks5Server {
       });
       const drained = new Promise<void>((resolve) => this.#drained = resolve);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) =>
-        timer = setTimeout(resolve, options.graceMs ?? 10_000)
-      );
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.graceMs ?? 10_000);
+        this.#cutGrace = resolve;
+      });
       await Promise.race([drained, grace]);
+      this.#cutGrace = null;
       clearTimeout(timer);
+      for (const cutTimer of this.#cutTimers.splice(0)) clearTimeout(cutTimer);
       if (this.#sessions.size > 0) {
         this.#context.logger.log("warn", "closing sessions still running", {
           sessions: this.#sessions.size,

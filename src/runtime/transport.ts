@@ -47,6 +47,27 @@ export interface Connection {
   closeWrite(): Promise<void>;
   /** Closes both directions. Throws if already closed. */
   close(): void;
+  /**
+   * Optional fast path for the relay: moves bytes both ways between this
+   * connection and `peer` inside the runtime (push-style, no promise per
+   * chunk), forwarding each half-close, until both directions have ended or
+   * one side failed. The caller closes both afterwards.
+   *
+   * @param peer The other end.
+   * @param counters Bumped per chunk: `up` for bytes read from this
+   * connection, `down` for bytes read from `peer`.
+   * @returns When done; `null` when this runtime cannot splice with `peer`
+   * (the relay's read/write loops run instead).
+   */
+  splice?(peer: Connection, counters: SpliceCounters): Promise<void> | null;
+}
+
+/** Live byte counts of a splice, one per direction. */
+export interface SpliceCounters {
+  /** Bytes from the connection `splice` was called on to its peer. */
+  up: { bytes: number };
+  /** Bytes from the peer to the connection `splice` was called on. */
+  down: { bytes: number };
 }
 
 /** A listening TCP socket. */

@@ -173,6 +173,29 @@ export class ServerProcess implements AsyncDisposable {
     return [...this.#sessions];
   }
 
+  /**
+   * Sends a signal to the server (SIGSTOP/SIGCONT to freeze it, SIGHUP, …).
+   *
+   * @param signal The signal.
+   */
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /** Every JSON log line so far, parsed. */
+  get events(): Array<Record<string, unknown>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const line of this.#lines) {
+      try {
+        const event = JSON.parse(line);
+        if (typeof event === "object" && event !== null) out.push(event);
+      } catch {
+        // Not a log line of the server's.
+      }
+    }
+    return out;
+  }
+
   /** Everything the server wrote to stderr so far, for failure messages. */
   get log(): string {
     return this.#lines.join("\n");
@@ -197,6 +220,21 @@ export class ServerProcess implements AsyncDisposable {
       `a session matching ${JSON.stringify(query)}`,
     );
     return this.findSessions(query)[0]!;
+  }
+
+  /**
+   * Waits for a log line with message `msg` and returns it.
+   *
+   * @param msg The `msg` field.
+   * @param timeoutMs The hang bound.
+   */
+  async waitForEvent(
+    msg: string,
+    timeoutMs = SESSION_TIMEOUT_MS,
+  ): Promise<Record<string, unknown>> {
+    const find = () => this.events.find((e) => e.msg === msg);
+    await this.#until(() => find() !== undefined, timeoutMs, `a "${msg}" line`);
+    return find()!;
   }
 
   /** Waits until at least `count` access-log lines have arrived. */

@@ -7,6 +7,12 @@
  * @module
  */
 
+import {
+  commandLine,
+  REQUIRE_ALL,
+  SERVER_COMMANDS,
+  type ServerCommand,
+} from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
@@ -20,7 +26,6 @@ import { startServer } from "../_helpers/test_server.ts";
 import { readUntilClosed, within } from "./_bounded.ts";
 
 const UNKNOWN_COMMAND = [5, 9, 0, 1, 127, 0, 0, 1, 0, 80];
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 function login(
   user: string | Uint8Array,
@@ -166,22 +171,27 @@ Deno.test("no credential byte reaches the logs, at any level, in either format",
       assert.ok(lines.some((l) => l.includes("session")));
     });
   }
-  await t.step("the CLI, --user on the command line, debug level", async () => {
+  for (const server of SERVER_COMMANDS) {
+    await t.step({
+      name: `the CLI [${server.name}], --user on the command line, debug level`,
+      ignore: server.missing !== null && !REQUIRE_ALL,
+      fn: () => cliNeverLogs(server),
+    });
+  }
+  async function cliNeverLogs(server: ServerCommand) {
     for (const format of formats) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          MAIN,
-          "--listen",
-          "127.0.0.1:0",
-          "--user",
-          `alice:${secret}`,
-          "--log-level",
-          "debug",
-          "--log-format",
-          format,
-        ],
+      const line = commandLine(server, [
+        "--listen",
+        "127.0.0.1:0",
+        "--user",
+        `alice:${secret}`,
+        "--log-level",
+        "debug",
+        "--log-format",
+        format,
+      ]);
+      const child = new Deno.Command(line.program, {
+        args: line.args,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -233,5 +243,5 @@ Deno.test("no credential byte reaches the logs, at any level, in either format",
         `${format} log holds the password`,
       );
     }
-  });
+  }
 });

@@ -4,6 +4,8 @@
  * @module
  */
 
+/// <reference path="./bun_api.d.ts" />
+
 import { writeSync } from "node:fs";
 import { basename } from "node:path";
 import process from "node:process";

@@ -1,0 +1,74 @@
+/**
+ * `deno task build`: the single executable, `dist/socks5-deno`, built with
+ * `bun build --compile` from the Bun entry (`main_bun.ts`) and the worker
+ * module `--workers` starts, using the pinned Bun (installed from npm when
+ * missing). It runs without Deno or Bun installed.
+ *
+ * Options: `--target bun-linux-arm64` (or any target `bun build` takes; a
+ * target other than this machine's makes Bun download that runtime, which
+ * needs its download host), `--outfile PATH`.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ensureBun } from "./bun.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The modules the executable embeds: the entry, then the worker. */
+export const ENTRY_POINTS: readonly string[] = [
+  "main_bun.ts",
+  "src/runtime/bun/worker.ts",
+];
+
+/**
+ * Builds the executable.
+ *
+ * @param options Target and output path.
+ * @returns The output path.
+ * @throws {Error} When Bun cannot be installed or the build fails.
+ */
+export async function build(
+  options: { target?: string; outfile?: string } = {},
+): Promise<string> {
+  const bun = await ensureBun();
+  const outfile = options.outfile ?? `${ROOT}dist/socks5-deno`;
+  const args = [
+    "build",
+    "--compile",
+    "--minify-syntax",
+    ...(options.target ? [`--target=${options.target}`] : []),
+    "--outfile",
+    outfile,
+    ...ENTRY_POINTS,
+  ];
+  const result = await new Deno.Command(bun, {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!result.success) {
+    throw new Error(`bun ${args.join(" ")} failed with code ${result.code}`);
+  }
+  return outfile;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      target: { type: "string" },
+      outfile: { type: "string" },
+    },
+  });
+  try {
+    console.error(`built ${await build(values)}`);
+  } catch (error) {
+    console.error(`build: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}
