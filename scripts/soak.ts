@@ -26,6 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { SERVER_NAMES, serverCommands } from "./server_command.ts";
 import { SoakServer } from "./soak/server.ts";
 import { startTargets } from "./soak/targets.ts";
 import { judgeRss, type RssSample } from "./soak/verdict.ts";
@@ -43,6 +44,8 @@ const HELP = `Usage: deno task soak [options]
   --concurrency N    Workers running at once. Default 32.
   --report-every T   Interval between report rows. Default 30s.
   --seed N           Seed of the workload generator. Default: time-based.
+  --server NAME      deno (deno run main.ts), bun (Bun on the source) or
+                     exe (dist/socks5-deno from deno task build). Default deno.
   --help             This text.
 `;
 
@@ -83,6 +86,7 @@ async function main(args: string[]): Promise<number> {
       concurrency: { type: "string", default: "32" },
       "report-every": { type: "string", default: "30s" },
       seed: { type: "string" },
+      server: { type: "string", default: "deno" },
       help: { type: "boolean", default: false },
     },
   });
@@ -97,8 +101,17 @@ async function main(args: string[]): Promise<number> {
     ? Date.now() >>> 0
     : parsePositive("seed", values.seed);
 
+  const command = serverCommands().find((c) => c.name === values.server);
+  if (!command || command.missing) {
+    console.error(
+      `soak: --server must be one of ${SERVER_NAMES.join(", ")}${
+        command?.missing ? ` (${command.missing})` : ""
+      }`,
+    );
+    return 2;
+  }
   await using targets = startTargets();
-  await using server = await SoakServer.start([
+  await using server = await SoakServer.start(command, [
     "--handshake-timeout",
     "5s",
     "--connect-timeout",
@@ -116,7 +129,7 @@ async function main(args: string[]): Promise<number> {
   };
   console.log(
     `soak: ${durationMs / 1000}s, ${concurrency} workers, seed ${seed}, ` +
-      `server pid ${server.pid} on ${server.addr.hostname}:${server.addr.port}`,
+      `server ${command.name} pid ${server.pid} on ${server.addr.hostname}:${server.addr.port}`,
   );
   console.log(
     `operations: ${OPERATIONS.map((o) => `${o.name} ${o.weight}`).join(", ")}`,

@@ -1,14 +1,12 @@
 /**
- * The server under soak: the real program (`deno run main.ts`) as a child
+ * The server under soak: the real program (Deno, Bun or the executable) as a child
  * process, on free loopback ports, with its metrics endpoint, its warnings
  * and errors, and its resident memory.
  *
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+import { commandLine, type ServerCommand } from "../server_command.ts";
 
 /** The server's counters that the soak reports, from its metrics endpoint. */
 export interface ServerMetrics {
@@ -52,27 +50,29 @@ export class SoakServer implements AsyncDisposable {
    * Starts the server with JSON logs at level warn and waits until it
    * answers on its metrics endpoint.
    *
+   * @param command How to start it (Deno, Bun, the executable).
    * @param extraArgs Further flags (timeouts).
    * @returns The running server.
    */
-  static async start(extraArgs: readonly string[]): Promise<SoakServer> {
+  static async start(
+    command: ServerCommand,
+    extraArgs: readonly string[],
+  ): Promise<SoakServer> {
     const port = _freePort();
     const metricsPort = _freePort();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        MAIN,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--metrics",
-        `127.0.0.1:${metricsPort}`,
-        "--log-format",
-        "json",
-        "--log-level",
-        "warn",
-        ...extraArgs,
-      ],
+    const line = commandLine(command, [
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--metrics",
+      `127.0.0.1:${metricsPort}`,
+      "--log-format",
+      "json",
+      "--log-level",
+      "warn",
+      ...extraArgs,
+    ]);
+    const child = new Deno.Command(line.program, {
+      args: line.args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",

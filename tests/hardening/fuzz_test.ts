@@ -39,6 +39,24 @@ import { eventually, readUntilClosed, within } from "./_bounded.ts";
 // Decoders
 
 /**
+ * `FUZZ_ITERATIONS=N` (set by `deno task fuzz --iterations N`) runs every
+ * decoder property N times and the session property N / 200 times (8
+ * scripted sessions each); unset, the short default counts keep the suite
+ * fast.
+ */
+const _ITERATIONS = Number(Deno.env.get("FUZZ_ITERATIONS") ?? 0);
+
+/** Runs of a decoder property. */
+function decoderRuns(normal: number): number {
+  return _ITERATIONS > 0 ? _ITERATIONS : normal;
+}
+
+/** Runs of the session property. */
+function sessionRuns(normal: number): number {
+  return _ITERATIONS > 0 ? Math.max(1, Math.round(_ITERATIONS / 200)) : normal;
+}
+
+/**
  * A byte source that delivers `bytes` in pieces of the given sizes (cycled),
  * never more than the reader asks for.
  */
@@ -185,7 +203,7 @@ Deno.test("decoders never throw anything but protocol errors on random bytes in 
             );
           }
         }),
-        { numRuns: 400 },
+        { numRuns: decoderRuns(400) },
       );
     });
   }
@@ -205,7 +223,7 @@ Deno.test("decoders never throw anything but protocol errors on random bytes in 
           }
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: decoderRuns(2000) },
     );
   });
 });
@@ -239,7 +257,7 @@ Deno.test("readRequest() decodes a valid request in any split, and a mutated one
         assert.equal(toHex(rest), toHex(input.subarray(again.length)));
       },
     ),
-    { numRuns: 500 },
+    { numRuns: decoderRuns(500) },
   );
 });
 
@@ -292,7 +310,7 @@ Deno.test("readGreeting() and readUserPassRequest() consume exactly their frame 
         assert.equal(toHex(a.rest), toHex(trailing));
       },
     ),
-    { numRuns: 300 },
+    { numRuns: decoderRuns(300) },
   );
 });
 
@@ -327,7 +345,7 @@ Deno.test("decodeUdpDatagram() round-trips every header it accepts", () => {
         );
       },
     ),
-    { numRuns: 2000 },
+    { numRuns: decoderRuns(2000) },
   );
 });
 
@@ -671,7 +689,7 @@ Deno.test("session answers random and mutated handshakes in random splits with a
         );
       },
     ),
-    { numRuns: 50, endOnFailure: true },
+    { numRuns: sessionRuns(50), endOnFailure: true },
   );
   const logged = [...open.logs, ...secured.logs];
   assert.equal(logged.filter((l) => l.msg === "session").length, sessions);
