@@ -35,13 +35,16 @@ export async function build(
 ): Promise<string> {
   const bun = await ensureBun();
   const outfile = options.outfile ?? `${ROOT}dist/socks5-deno`;
+  // Built beside the old one and renamed over it: a running copy (a soak,
+  // a server) keeps its file, and no one sees a half-written executable.
+  const partial = `${outfile}.partial-${Deno.pid}`;
   const args = [
     "build",
     "--compile",
     "--minify-syntax",
     ...(options.target ? [`--target=${options.target}`] : []),
     "--outfile",
-    outfile,
+    partial,
     ...ENTRY_POINTS,
   ];
   const result = await new Deno.Command(bun, {
@@ -52,8 +55,10 @@ export async function build(
     stderr: "inherit",
   }).output();
   if (!result.success) {
+    await Deno.remove(partial).catch(() => {});
     throw new Error(`bun ${args.join(" ")} failed with code ${result.code}`);
   }
+  await Deno.rename(partial, outfile);
   return outfile;
 }
 

@@ -3,6 +3,9 @@ import { connect } from "../../src/mod.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import {
   commandLine,
+  EXECUTABLE,
+  REQUIRE_ALL,
+  SERVER_COMMANDS,
   type ServerCommand,
   serverTest,
 } from "../_helpers/server_commands.ts";
@@ -219,5 +222,54 @@ serverTest({
       exe: "socks5-deno",
     }[server.name];
     assert.match(stdout, new RegExp(`^Usage: ${expected} \\[options\\]$`, "m"));
+  },
+});
+
+Deno.test({
+  name:
+    "the executable serves with no Deno or Bun installed (empty environment, /usr/bin:/bin only)",
+  ignore: SERVER_COMMANDS.every((s) => s.name !== "exe") ||
+    (!REQUIRE_ALL &&
+      SERVER_COMMANDS.find((s) => s.name === "exe")!.missing !== null),
+  async fn() {
+    await using target = echoTarget();
+    const child = new Deno.Command(EXECUTABLE, {
+      args: [
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--workers",
+        "2",
+      ],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin" },
+      cwd: "/",
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes('"workers started"')) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    try {
+      const port = Number(/"address":"[^"]+:(\d+)"/.exec(text)![1]);
+      const { conn } = await connect(
+        { host: "127.0.0.1", port: target.addr.port },
+        { proxy: { hostname: "127.0.0.1", port } },
+      );
+      const client = new RawClient(conn);
+      await client.send("11 22");
+      assert.equal(await client.readHex(2), "11 22");
+      client.close();
+    } finally {
+      child.kill("SIGTERM");
+      while (!(await lines.read()).done) { /* drain */ }
+    }
+    assert.equal((await child.status).code, 0, text);
   },
 });

@@ -385,3 +385,20 @@ Deno.test("FrameReader.rest() works when the frame was cut off by EOF", async (t
     });
   }
 });
+
+Deno.test("FrameReader.peek() returns the next bytes without consuming them", async (t) => {
+  for (const [name, chunks] of splits(WIRE)) {
+    await t.step(name, async () => {
+      const reader = new FrameReader(new ChunkSource(chunks));
+      assert.equal(toHex(await reader.peek(1)), "05");
+      assert.equal(toHex(await reader.peek(3)), "05 02 00");
+      // Every frame still comes out whole, from the first byte on.
+      assert.deepEqual(await readFrames(reader), expectedFrames());
+    });
+  }
+});
+
+Deno.test("FrameReader.peek() throws UnexpectedEofError when the stream ends first", async () => {
+  const reader = new FrameReader(new ChunkSource([hex("05")]));
+  await assert.rejects(reader.peek(2), UnexpectedEofError);
+});
