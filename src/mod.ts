@@ -47,151 +47,20 @@
  * @module
  */
 
-import { bind as bindOn, type Socks5Binding } from "./client/bind.ts";
-import {
-  connect as connectOn,
-  type Socks5Connection,
-} from "./client/connect.ts";
-import type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
-import {
-  type Socks5UdpAssociation,
-  udpAssociate as udpAssociateOn,
-} from "./client/udp_associate.ts";
-import {
-  type ServeOptions,
-  serveWith,
-  type Socks5Server,
-} from "./core/server.ts";
+import { type Api, createApi } from "./library.ts";
 import { denoRuntime } from "./runtime/deno/runtime.ts";
 
-/**
- * Starts a SOCKS5 server on Deno's sockets.
- *
- * @param options Listen addresses, users, hooks and limits.
- * @returns The running server, once it listens.
- */
-export function serve(options: ServeOptions = {}): Promise<Socks5Server> {
-  return serveWith(denoRuntime, options);
-}
+const _api = createApi(denoRuntime);
 
-/**
- * Opens a TCP connection to `destination` through a SOCKS5 proxy.
- *
- * @param destination Host (IP literal or name, resolved by the proxy) and port.
- * @param options Proxy, credentials, signal.
- * @returns The connection and the proxy's bound address.
- */
-export function connect(
-  destination: Destination,
-  options: Socks5ClientOptions,
-): Promise<Socks5Connection> {
-  return connectOn(destination, { network: denoRuntime.network, ...options });
-}
+/** Starts a SOCKS5 server on Deno's sockets. */
+export const serve: Api["serve"] = _api.serve;
+/** Opens a TCP connection through a SOCKS5 proxy (CONNECT). */
+export const connect: Api["connect"] = _api.connect;
+/** Asks a SOCKS5 proxy to accept one incoming connection (BIND). */
+export const bind: Api["bind"] = _api.bind;
+/** Opens a UDP association through a SOCKS5 proxy. */
+export const udpAssociate: Api["udpAssociate"] = _api.udpAssociate;
+/** Deno, as the core sees it: pass it to `createApi` or `runWorker`. */
+export { denoRuntime };
 
-/**
- * Asks a SOCKS5 proxy to accept one incoming connection (BIND).
- *
- * @param destination The expected peer (0.0.0.0:0 for anyone).
- * @param options Proxy, credentials, signal.
- * @returns The control connection, the bound address and the peer promise.
- */
-export function bind(
-  destination: Destination,
-  options: Socks5ClientOptions,
-): Promise<Socks5Binding> {
-  return bindOn(destination, { network: denoRuntime.network, ...options });
-}
-
-/**
- * Opens a UDP association through a SOCKS5 proxy.
- *
- * @param options Proxy, credentials, signal.
- * @returns The association.
- */
-export function udpAssociate(
-  options: Socks5ClientOptions,
-): Promise<Socks5UdpAssociation> {
-  return udpAssociateOn({ network: denoRuntime.network, ...options });
-}
-
-export type {
-  ListenAddress,
-  ServeOptions,
-  ShutdownOptions,
-  Socks5Server,
-} from "./core/server.ts";
-export {
-  type CommandSwitches,
-  DEFAULT_TIMEOUTS,
-  type Timeouts,
-} from "./core/context.ts";
-export type { Socks5Connection } from "./client/connect.ts";
-export type { Socks5Binding } from "./client/bind.ts";
-export {
-  type RelayedDatagram,
-  Socks5UdpAssociation,
-} from "./client/udp_associate.ts";
-export type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
-export { describeReply, replyFor } from "./core/reply_for.ts";
-export { ProtocolError, SocksError } from "./protocol/errors.ts";
-export { NetError, type NetErrorKind } from "./runtime/net_error.ts";
-export type {
-  Connection,
-  ConnectOptions,
-  DatagramOptions,
-  DatagramSocket,
-  Listener,
-  ListenOptions,
-  NetAddress,
-  Network,
-  SpliceCounters,
-} from "./runtime/transport.ts";
-export { AddressType, Command, Method, Reply } from "./protocol/constants.ts";
-export {
-  formatAddress,
-  type SocksAddress,
-  toSocksAddress,
-} from "./protocol/address.ts";
-export {
-  type CredentialStore,
-  StaticCredentials,
-} from "./auth/credential_store.ts";
-export { parseUsersFile } from "./auth/users_file.ts";
-export { permitAll, type RuleRequest, type Ruleset } from "./policy/ruleset.ts";
-export {
-  blockInternalDestinations,
-  type DestinationPolicyOptions,
-  INTERNAL_BLOCKS,
-} from "./policy/destination_policy.ts";
-export { type Resolver } from "./outbound/resolver.ts";
-export { SystemResolver } from "./outbound/system_resolver.ts";
-export type {
-  Outbound,
-  OutboundRequest,
-  OutboundUdp,
-  PendingBind,
-  UdpDropReason,
-  UdpSink,
-} from "./outbound/outbound.ts";
-export {
-  DirectOutbound,
-  type DirectOutboundOptions,
-} from "./outbound/direct.ts";
-export {
-  createLogger,
-  type LogFields,
-  type Logger,
-  type LoggerOptions,
-  type LogLevel,
-  silentLogger,
-} from "./observability/logger.ts";
-export {
-  type CounterName,
-  type GaugeName,
-  MemoryMetrics,
-  type Metrics,
-} from "./observability/metrics.ts";
-export {
-  metricsHandler,
-  type PrometheusSource,
-} from "./observability/metrics_endpoint.ts";
+export * from "./library.ts";
