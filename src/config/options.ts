@@ -178,6 +178,27 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    flag: "proxy-protocol-from",
+    value: "CIDR",
+    multiple: true,
+    section: "Listening and authentication",
+    help:
+      "Load balancers that send a PROXY protocol v1/v2 header; repeatable. From these sources the header is required and names the client (rules, limits, logs); from others it is refused. Connections that break this are closed without a reply.",
+    defaultText: "none (PROXY protocol off)",
+    apply(draft, blocks: string[]) {
+      for (const cidr of blocks) {
+        try {
+          parseCidr(cidr);
+        } catch {
+          throw new UsageError(
+            `--proxy-protocol-from: invalid CIDR block ${JSON.stringify(cidr)}`,
+          );
+        }
+      }
+      draft.config.serve.proxyProtocolFrom = blocks;
+    },
+  },
+  {
     flag: "destination-policy",
     value: "P",
     section: "Access and commands",
@@ -235,6 +256,40 @@ export const OPTIONS: readonly OptionSpec[] = [
         bind: !names.includes("bind"),
         udpAssociate: !names.includes("udp"),
       };
+    },
+  },
+  {
+    flag: "disable-protocol",
+    value: "P",
+    multiple: true,
+    section: "Access and commands",
+    help:
+      "Stop serving socks5, socks4 (SOCKS4 and 4A) or http (CONNECT and absolute-URI requests) on the listeners; repeatable. Connections in it are closed without a reply.",
+    defaultText: "all served (socks4 only without users)",
+    apply(draft, names: string[]) {
+      for (const name of names) {
+        parseChoice(name, "--disable-protocol", ["socks5", "socks4", "http"]);
+      }
+      if (["socks5", "socks4", "http"].every((p) => names.includes(p))) {
+        throw new UsageError(
+          "--disable-protocol: at least one protocol must stay served",
+        );
+      }
+      draft.config.serve.protocols = {
+        socks5: !names.includes("socks5"),
+        socks4: !names.includes("socks4"),
+        http: !names.includes("http"),
+      };
+    },
+  },
+  {
+    flag: "allow-socks4-with-users",
+    section: "Access and commands",
+    help:
+      "Serve SOCKS4/4A even when users are configured. Its user id is not a password: SOCKS4 clients are then served unauthenticated.",
+    defaultText: "SOCKS4 off with users",
+    apply(draft, value: boolean) {
+      draft.config.serve.allowSocks4WithUsers = value;
     },
   },
   {

@@ -13,6 +13,8 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
 import type { Ruleset } from "../policy/ruleset.ts";
 import type { Network } from "../runtime/transport.ts";
+import type { ProtocolSwitches } from "../frontends/front_end.ts";
+import type { CidrBlock } from "../frontends/prelude.ts";
 import type { Watchdog } from "./watchdog.ts";
 
 /** Every timeout, in milliseconds; 0 disables one. */
@@ -90,4 +92,14 @@ export interface ServerContext {
   readonly externalAddress: string | null;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
+  /**
+   * The protocols served on every listener (SOCKS4 already off when users
+   * are configured and not explicitly allowed).
+   */
+  readonly protocols: ProtocolSwitches;
+  /**
+   * Sources that must send a PROXY protocol header (and the only ones that
+   * may); empty turns the prelude off.
+   */
+  readonly proxyProtocolFrom: readonly CidrBlock[];
 }

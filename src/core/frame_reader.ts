@@ -4,11 +4,16 @@
  * @module
  */
 
-import { UnexpectedEofError } from "../protocol/errors.ts";
-import type { ExactReader } from "../protocol/reader.ts";
+import { ProtocolError, UnexpectedEofError } from "../protocol/errors.ts";
+import type { ExactReader, LineReader } from "../protocol/reader.ts";
 
 /** Large enough for the largest handshake frame (RFC 1929: 513 bytes). */
 const _CAPACITY = 1024;
+/**
+ * The longest line {@linkcode FrameReader.readLine} assembles; the buffer
+ * grows past 1 KiB only while such a line is read (HTTP headers).
+ */
+const _MAX_LINE = 64 * 1024;
 
 /** Where the frames come from: any `Connection` fits. */
 export interface ByteSource {
@@ -54,7 +59,7 @@ export interface ByteSource {
  * reader.rest(); // Uint8Array [42]
  * ```
  */
-export class FrameReader implements ExactReader {
+export class FrameReader implements ExactReader, LineReader {
   #source: ByteSource;
   #buffer = new Uint8Array(_CAPACITY);
   #start = 0;
@@ -104,6 +109,42 @@ export class FrameReader implements ExactReader {
   }
 
   /**
+   * Reads one line: the bytes up to and including the next LF. The buffer
+   * grows beyond 1 KiB only when a line needs it.
+   *
+   * @param maxLength The longest line accepted, LF included (at most 64 KiB).
+   * @returns The line; valid until the next call.
+   * @throws {ProtocolError} When no LF comes within `maxLength` bytes.
+   * @throws {UnexpectedEofError} When the stream ends first.
+   */
+  async readLine(maxLength: number): Promise<Uint8Array> {
+    if (
+      !Number.isInteger(maxLength) || maxLength < 1 || maxLength > _MAX_LINE
+    ) {
+      throw new RangeError(
+        `Line length must be 1-${_MAX_LINE}, got ${maxLength}`,
+      );
+    }
+    let scanned = 0;
+    for (;;) {
+      const buffered = this.#end - this.#start;
+      const found = this.#buffer.subarray(this.#start + scanned, this.#end)
+        .indexOf(0x0a);
+      if (found >= 0 && scanned + found < maxLength) {
+        const length = scanned + found + 1;
+        const out = this.#buffer.subarray(this.#start, this.#start + length);
+        this.#start += length;
+        return out;
+      }
+      if (found >= 0 || buffered >= maxLength) {
+        throw new ProtocolError(`Line longer than ${maxLength} bytes`);
+      }
+      scanned = buffered;
+      await this.#fill(buffered + 1);
+    }
+  }
+
+  /**
    * Returns the bytes read past the last frame (pipelined data the relay
    * must forward first) and forgets them.
    *
@@ -116,13 +157,24 @@ export class FrameReader implements ExactReader {
   }
 
   async #fill(length: number): Promise<void> {
+    if (length > this.#buffer.length) {
+      // Only readLine asks for more than the capacity; keep what is buffered.
+      const grown = new Uint8Array(Math.min(_MAX_LINE, length * 2));
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#end -= this.#start;
+      this.#start = 0;
+      this.#buffer = grown;
+    }
     // Move what is buffered to the front so the free space is contiguous.
     this.#buffer.copyWithin(0, this.#start, this.#end);
     this.#end -= this.#start;
     this.#start = 0;
     while (this.#end < length) {
       const n = await this.#source.read(
-        this.#buffer.subarray(this.#end, this.#greedy ? _CAPACITY : length),
+        this.#buffer.subarray(
+          this.#end,
+          this.#greedy ? this.#buffer.length : length,
+        ),
       );
       if (n === 0) {
         // A well-behaved source blocks until data arrives; a zero would spin.

@@ -14,7 +14,11 @@ import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import type { Outbound } from "../outbound/outbound.ts";
 import type { Resolver } from "../outbound/resolver.ts";
-import { blockInternalDestinations } from "../policy/destination_policy.ts";
+import type { ProtocolSwitches } from "../frontends/front_end.ts";
+import {
+  blockInternalDestinations,
+  parseCidr,
+} from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
 import { isLoopback } from "../protocol/ip.ts";
@@ -131,6 +135,27 @@ export interface ServeOptions {
    * @default {0}
    */
   authFailureDelay?: number;
+  /**
+   * The proxy protocols served on the listeners' port, told apart by their
+   * first byte; a protocol set to `false` is closed without a reply.
+   * @default {{ socks5: true, socks4: true, http: true }}
+   */
+  protocols?: Partial<ProtocolSwitches>;
+  /**
+   * Serve SOCKS4/4A even when users are configured. Its USERID is not a
+   * password, so SOCKS4 clients are then served unauthenticated (their
+   * requests carry `user: null` and `protocol: "socks4"` for the rules).
+   * @default {false}
+   */
+  allowSocks4WithUsers?: boolean;
+  /**
+   * CIDR blocks of load balancers that send a PROXY protocol (v1 or v2)
+   * header: connections from them must start with one, and its source
+   * address is the client for rules, limits and logs. A header from any
+   * other source is refused (the connection is closed without a reply).
+   * @default {[] (no PROXY protocol)}
+   */
+  proxyProtocolFrom?: readonly string[];
   /**
    * Set SO_REUSEPORT on listeners, so several processes can share a port.
    * @default {false}
@@ -314,6 +339,8 @@ class _Server implements Socks5Server {
       } satisfies CommandSwitches,
       externalAddress,
       authFailureDelay: options.authFailureDelay ?? 0,
+      protocols: _protocols(options, credentials !== null),
+      proxyProtocolFrom: (options.proxyProtocolFrom ?? []).map(parseCidr),
     };
     this.#signal = options.signal;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
@@ -481,6 +508,24 @@ class _Server implements Socks5Server {
       this.#backoffWake = wake;
     });
   }
+}
+
+/** The protocols served: SOCKS4 needs explicit consent once users exist. */
+function _protocols(
+  options: ServeOptions,
+  authenticated: boolean,
+): ProtocolSwitches {
+  const chosen = {
+    socks5: true,
+    socks4: true,
+    http: true,
+    ...options.protocols,
+  };
+  if (authenticated && !options.allowSocks4WithUsers) chosen.socks4 = false;
+  if (!chosen.socks5 && !chosen.socks4 && !chosen.http) {
+    throw new RangeError("Every protocol is disabled: nothing would be served");
+  }
+  return Object.freeze(chosen);
 }
 
 function _size(users: Record<string, string> | Map<string, string>): number {

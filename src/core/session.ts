@@ -18,7 +18,9 @@ import type {
 import type {
   HandshakeProgress,
   HandshakeStage,
+  ProxyProtocol,
 } from "../frontends/front_end.ts";
+import { readPrelude } from "../frontends/prelude.ts";
 import { frontEndFor } from "../frontends/sniff.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -63,8 +65,8 @@ const _SWITCH_BY_COMMAND: Readonly<
  * with (commands see only the {@linkcode CommandContext} interface).
  */
 export class Session implements Watched, CommandContext, HandshakeProgress {
-  /** The client connection. */
-  readonly client: Connection;
+  /** The protocol the client speaks, once sniffed. */
+  protocol: ProxyProtocol = "socks5";
   /** The server address the client reached. */
   readonly local: NetAddress;
   /** Client → destination payload bytes. */
@@ -87,6 +89,8 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   openResponder: Responder | null = null;
 
   #server: ServerContext;
+  #conn: Connection;
+  #view: Connection | null = null;
   #client: NetAddress;
   #request: RuleRequest | null = null;
   #controller = new AbortController();
@@ -102,10 +106,18 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
    * @param server Shared hooks and settings, captured for the session's life.
    */
   constructor(conn: Connection, server: ServerContext) {
-    this.client = conn;
+    this.#conn = conn;
     this.#client = conn.remoteAddr;
     this.local = conn.localAddr;
     this.#server = server;
+  }
+
+  /**
+   * {@linkcode CommandContext}: the client stream the command relays: the
+   * connection, or the front-end's view of it (a forwarded HTTP request).
+   */
+  get client(): Connection {
+    return this.#view ?? this.#conn;
   }
 
   /** {@linkcode CommandContext}: the request as rules see it. */
@@ -189,7 +201,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     this.#controller.abort(
       new DOMException("Session terminated", "AbortError"),
     );
-    closeQuietly(this.client);
+    closeQuietly(this.#conn);
     for (const resource of this.#owned) closeQuietly(resource);
   }
 
@@ -205,7 +217,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     try {
       this.deadline(
         this.#server.timeouts.handshake,
-        () => closeQuietly(this.client),
+        () => closeQuietly(this.#conn),
       );
       await this.#handshakeAndRun();
     } catch (error) {
@@ -213,7 +225,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       await this.#fail(failure);
     } finally {
       this.#server.watchdog.unwatch(this);
-      closeQuietly(this.client);
+      closeQuietly(this.#conn);
       for (const resource of this.#owned) closeQuietly(resource);
       metrics.adjust("sessions_active", -1);
       metrics.count("bytes_up_total", this.up.bytes);
@@ -224,21 +236,27 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
 
   async #handshakeAndRun(): Promise<void> {
     const server = this.#server;
-    const reader = new FrameReader(this.client);
+    const reader = new FrameReader(this.#conn);
     let accepted;
     try {
+      this.#client = await readPrelude(
+        reader,
+        this.#client,
+        server.proxyProtocolFrom,
+      );
       const first = (await reader.peek(1))[0]!;
-      const frontEnd = frontEndFor(first);
-      if (frontEnd === null) {
+      const sniffed = frontEndFor(first, server.protocols);
+      if (sniffed === null) {
         throw new ProtocolError(
           `Unsupported protocol: first byte 0x${
             first.toString(16).padStart(2, "0")
           }`,
         );
       }
-      accepted = await frontEnd(
+      this.protocol = sniffed.protocol;
+      accepted = await sniffed.frontEnd(
         reader,
-        this.client,
+        this.#conn,
         server,
         this,
         this.signal,
@@ -246,12 +264,14 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     } finally {
       this.leftover = reader.rest();
     }
+    this.#view = accepted.client ?? null;
     this.stage = "command";
     this.#request = {
       client: this.#client,
       user: accepted.user,
       command: accepted.command,
       destination: accepted.destination,
+      protocol: this.protocol,
     };
     if (!server.commands[_SWITCH_BY_COMMAND[accepted.command]]) {
       throw new SocksError(
@@ -302,16 +322,16 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
    */
   async #linger(): Promise<void> {
     try {
-      await this.client.closeWrite();
+      await this.#conn.closeWrite();
     } catch {
       return;
     }
-    const timer = setTimeout(() => closeQuietly(this.client), _LINGER_MS);
+    const timer = setTimeout(() => closeQuietly(this.#conn), _LINGER_MS);
     try {
       const buffer = new Uint8Array(4096);
       let total = 0;
       while (total < _LINGER_BYTES) {
-        const n = await this.client.read(buffer);
+        const n = await this.#conn.read(buffer);
         if (n === null) break;
         total += n;
       }
@@ -333,6 +353,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     }
     logger.log("info", "session", {
       client: formatHostPort(this.#client.hostname, this.#client.port),
+      protocol: this.protocol,
       user: this.user,
       command: this.commandLabel,
       destination: this.destination ? formatAddress(this.destination) : null,

@@ -26,7 +26,19 @@ export interface AcceptedRequest {
   user: string | null;
   /** Sends the request's replies, in the front-end's protocol. */
   responder: Responder;
+  /**
+   * The stream the command relays instead of the connection itself, when
+   * the front-end must shape the bytes (a forwarded HTTP request); it then
+   * owns the bytes read past the request too.
+   */
+  client?: Connection;
 }
+
+/** The proxy protocols a listener can serve on one port. */
+export type ProxyProtocol = "socks5" | "socks4" | "http";
+
+/** Which protocols are served. */
+export type ProtocolSwitches = Readonly<Record<ProxyProtocol, boolean>>;
 
 /** What a front-end reports while it works, for the access log. */
 export interface HandshakeProgress {

@@ -17,6 +17,12 @@ export interface RuleRequest {
   command: "connect" | "bind" | "udp_associate";
   /** The destination as the client named it (before any resolution). */
   destination: SocksAddress;
+  /**
+   * The protocol the client spoke (SOCKS4 requests carry no authenticated
+   * user; HTTP ones come from `CONNECT` or a forwarded `GET http://...`).
+   * Absent means `"socks5"`.
+   */
+  protocol?: "socks5" | "socks4" | "http";
 }
 
 /**

@@ -19,3 +19,19 @@ export interface ExactReader {
    */
   readExact(length: number): Promise<Uint8Array>;
 }
+
+/**
+ * A source of lines, for the text protocols (HTTP, PROXY protocol v1).
+ * Implemented by `src/core/frame_reader.ts`.
+ */
+export interface LineReader {
+  /**
+   * Reads the bytes up to and including the next LF.
+   *
+   * @param maxLength The longest line accepted, LF included.
+   * @returns The line; valid until the next call.
+   * @throws {ProtocolError} When the line is longer.
+   * @throws {UnexpectedEofError} When the stream ends first.
+   */
+  readLine(maxLength: number): Promise<Uint8Array>;
+}

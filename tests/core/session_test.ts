@@ -41,13 +41,13 @@ Deno.test("session answers 05 FF and closes when no acceptable method is offered
   });
 });
 
-Deno.test("session closes without a reply when the version byte is not 05", async () => {
+Deno.test("session closes without a reply when no served protocol starts with the first byte", async () => {
   await using s = await startServer();
   using client = await RawClient.open(s.addr);
-  await client.send("04 01 00 50 7f 00 00 01 00");
+  await client.send("16 03 01 00 50 7f 00 00 01 00");
   assert.equal(await client.closedByPeer(), true);
   const [line] = await s.sessions(1);
-  assert.match(String(line!.error), /Unsupported protocol: first byte 0x04/);
+  assert.match(String(line!.error), /Unsupported protocol: first byte 0x16/);
 });
 
 Deno.test("session authenticates with RFC 1929", async (t) => {

@@ -1,0 +1,225 @@
+/**
+ * The HTTP proxy front-end: `CONNECT host:port` tunnels and absolute-URI
+ * requests (`GET http://host/path`) forwarded in origin-form, with
+ * `Proxy-Authorization: Basic` checked against the same credential store as
+ * SOCKS5. Both become a CONNECT request for the command table; a forwarded
+ * request runs over an {@linkcode HttpForwardConnection}, which rewrites the
+ * head and bounds the body.
+ *
+ * @module
+ */
+
+import type { Responder } from "../commands/context.ts";
+import { writeAll } from "../core/relay.ts";
+import { replyFor } from "../core/reply_for.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { Reply } from "../protocol/constants.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import {
+  basicProxyCredentials,
+  CONNECT_ESTABLISHED,
+  encodeOriginRequest,
+  encodeStatusResponse,
+  type HttpRequestHead,
+  HttpStatusError,
+  parseProxyTarget,
+  parseRequestHead,
+  readHeadLines,
+  requestBodyFraming,
+} from "../protocol/http_proxy.ts";
+import type { Connection } from "../runtime/transport.ts";
+import type {
+  FrontEnd,
+  FrontEndSettings,
+  HandshakeProgress,
+} from "./front_end.ts";
+import { HttpForwardConnection } from "./http_forward.ts";
+
+/** The realm named in `Proxy-Authenticate`. */
+const _REALM = "socks5-deno";
+
+const _STATUS_BY_REPLY: Readonly<Record<number, number>> = {
+  [Reply.NOT_ALLOWED]: 403,
+  [Reply.TTL_EXPIRED]: 504,
+  [Reply.COMMAND_NOT_SUPPORTED]: 501,
+};
+
+/**
+ * The HTTP status a failure is answered with: the status an
+ * {@linkcode HttpStatusError} carries, 400 for another broken head, else by
+ * its reply code from `replyFor` (02 ruleset → 403, 06 timeout → 504, 07
+ * disabled → 501, everything else — refused, unreachable, DNS — 502).
+ *
+ * @param error Why the request failed.
+ * @returns The status code.
+ */
+export function httpStatusFor(error: unknown): number {
+  if (error instanceof HttpStatusError) return error.status;
+  if (error instanceof ProtocolError) return 400;
+  return _STATUS_BY_REPLY[replyFor(error)] ?? 502;
+}
+
+/**
+ * Reads one proxy request head, checks credentials when users are
+ * configured (407 with `Proxy-Authenticate: Basic` otherwise) and turns it
+ * into a CONNECT request.
+ *
+ * @throws {HttpStatusError} For a request the proxy refuses; the caller
+ * answers it through the responder.
+ */
+export const httpFrontEnd: FrontEnd = async (
+  reader,
+  conn,
+  settings,
+  progress,
+  signal,
+) => {
+  const responder = new HttpResponder(conn, settings.metrics, progress);
+  progress.openResponder = responder;
+  progress.stage = "request";
+  const head = parseRequestHead(await readHeadLines(reader));
+  const target = parseProxyTarget(head);
+  progress.commandLabel = "connect";
+  progress.destination = target.destination;
+  let user: string | null = null;
+  if (settings.credentials) {
+    progress.stage = "auth";
+    user = await _authenticate(head, settings, signal);
+    progress.user = user;
+    progress.stage = "request";
+  }
+  if (target.form === "authority") {
+    return {
+      command: "connect",
+      destination: target.destination,
+      user,
+      responder,
+    };
+  }
+  const framing = requestBodyFraming(head);
+  responder.forwarding = true;
+  return {
+    command: "connect",
+    destination: target.destination,
+    user,
+    responder,
+    client: new HttpForwardConnection(
+      conn,
+      encodeOriginRequest(head, target),
+      reader.rest(),
+      framing,
+    ),
+  };
+};
+
+async function _authenticate(
+  head: HttpRequestHead,
+  settings: FrontEndSettings,
+  signal: AbortSignal,
+): Promise<string> {
+  const offered = basicProxyCredentials(head);
+  let accepted = false;
+  if (offered) {
+    const verdict = settings.credentials!.verify(
+      offered.username,
+      offered.password,
+    );
+    accepted = typeof verdict === "boolean" ? verdict : await verdict;
+    offered.password.fill(0);
+  }
+  if (accepted) return offered!.username;
+  settings.metrics.count("auth_failures_total");
+  if (settings.authFailureDelay > 0) {
+    await _sleep(settings.authFailureDelay, signal);
+  }
+  throw new HttpStatusError(
+    407,
+    offered ? "Authentication failed" : "Proxy credentials required",
+    {
+      reply: Reply.NOT_ALLOWED,
+      fields: [["Proxy-Authenticate", `Basic realm="${_REALM}"`]],
+    },
+  );
+}
+
+/**
+ * Answers an HTTP proxy request: `200 Connection established` for a tunnel,
+ * nothing for a forwarded request (the origin's response is the answer),
+ * and a complete status response with `Connection: close` for a failure.
+ * The access log and `replies_total` see the neutral (SOCKS5) reply code.
+ */
+export class HttpResponder implements Responder {
+  /** Set for a forwarded request: success is the origin's response. */
+  forwarding = false;
+  #conn: Connection;
+  #metrics: Metrics;
+  #progress: HandshakeProgress;
+  #replied = false;
+
+  /**
+   * Creates the instance.
+   *
+   * @param conn The client connection.
+   * @param metrics Counts replies by (SOCKS5) code.
+   * @param progress Records the last reply code for the access log.
+   */
+  constructor(conn: Connection, metrics: Metrics, progress: HandshakeProgress) {
+    this.#conn = conn;
+    this.#metrics = metrics;
+    this.#progress = progress;
+  }
+
+  /** Whether the final reply has gone out. */
+  get replied(): boolean {
+    return this.#replied;
+  }
+
+  /** HTTP has no interim reply (no BIND). */
+  interim(): Promise<void> {
+    throw new Error("HTTP proxy requests have no interim reply");
+  }
+
+  /** Answers success: `200` for a tunnel; nothing when forwarding. */
+  succeed(): Promise<void> {
+    if (this.#replied) _alreadyReplied();
+    this.#replied = true;
+    this.#record(Reply.SUCCEEDED);
+    if (this.forwarding) return Promise.resolve();
+    return writeAll(this.#conn, CONNECT_ESTABLISHED);
+  }
+
+  /** Answers a failure with its status (see {@linkcode httpStatusFor}). */
+  fail(error: unknown): Promise<void> {
+    if (this.#replied) _alreadyReplied();
+    this.#replied = true;
+    this.#record(replyFor(error));
+    return writeAll(
+      this.#conn,
+      encodeStatusResponse(
+        httpStatusFor(error),
+        error instanceof HttpStatusError ? error.fields : [],
+      ),
+    );
+  }
+
+  #record(reply: Reply): void {
+    this.#progress.reply = reply;
+    this.#metrics.count("replies_total", 1, String(reply));
+  }
+}
+
+function _alreadyReplied(): never {
+  throw new Error("The final reply was already sent");
+}
+
+function _sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
