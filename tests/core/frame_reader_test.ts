@@ -402,3 +402,43 @@ Deno.test("FrameReader.peek() throws UnexpectedEofError when the stream ends fir
   const reader = new FrameReader(new ChunkSource([hex("05")]));
   await assert.rejects(reader.peek(2), UnexpectedEofError);
 });
+
+Deno.test("FrameReader.readLine() returns lines with their LF, assembled from any split", async () => {
+  const text = "first line\r\nsecond\nrest";
+  for (const size of [1, 3, 100]) {
+    let offset = 0;
+    const bytes = new TextEncoder().encode(text);
+    const reader = new FrameReader({
+      read(buffer: Uint8Array) {
+        if (offset >= bytes.length) return Promise.resolve(null);
+        const n = Math.min(size, buffer.length, bytes.length - offset);
+        buffer.set(bytes.subarray(offset, offset + n));
+        offset += n;
+        return Promise.resolve(n);
+      },
+    });
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    assert.equal(decode(await reader.readLine(100)), "first line\r\n");
+    assert.equal(decode(await reader.readLine(100)), "second\n");
+    assert.equal(decode(await reader.readExact(2)), "re");
+    await assert.rejects(reader.readLine(100), UnexpectedEofError);
+  }
+});
+
+Deno.test("FrameReader.readLine() grows past 1 KiB for a long line and refuses one over the limit", async () => {
+  const long = "x".repeat(5000);
+  const bytes = new TextEncoder().encode(`${long}\nnext\n${"y".repeat(300)}`);
+  let offset = 0;
+  const reader = new FrameReader({
+    read(buffer: Uint8Array) {
+      if (offset >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(700, buffer.length, bytes.length - offset);
+      buffer.set(bytes.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  });
+  assert.equal((await reader.readLine(8192)).length, 5001);
+  assert.equal(new TextDecoder().decode(await reader.readLine(10)), "next\n");
+  await assert.rejects(reader.readLine(200), /Line longer than 200 bytes/);
+});

@@ -81,3 +81,28 @@ export class ChunkReader implements ExactReader {
     return toHex(this.#pending);
   }
 }
+
+/**
+ * A byte source that hands out `bytes` in reads of at most `size` bytes,
+ * then end of stream: feed it to a `FrameReader` to prove a decoder does
+ * not depend on how the bytes were split.
+ *
+ * @param bytes Everything the peer sends.
+ * @param size The largest read, 1 for a byte at a time.
+ * @returns The source.
+ */
+export function splitSource(
+  bytes: Uint8Array,
+  size: number,
+): { read(buffer: Uint8Array): Promise<number | null> } {
+  let offset = 0;
+  return {
+    read(buffer: Uint8Array) {
+      if (offset >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(size, buffer.length, bytes.length - offset);
+      buffer.set(bytes.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  };
+}
