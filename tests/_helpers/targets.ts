@@ -167,3 +167,59 @@ export function payload(length: number, seed = 1): Uint8Array {
   }
   return out;
 }
+
+/** A local origin server that records exactly what a proxy forwards. */
+export interface RecordingOrigin extends Target {
+  /** Everything each connection received, completed at the proxy's FIN. */
+  received: Array<Promise<Uint8Array>>;
+}
+
+/**
+ * Starts an origin that, per connection, reads until `complete(bytes)` says
+ * the request is whole, writes `response` and half-closes (as a server
+ * answering `Connection: close` does), then keeps reading until the proxy's
+ * FIN, so a test sees every byte forwarded, wanted or not.
+ *
+ * @param response What to answer each request with.
+ * @param complete Whether the bytes so far hold the whole request; by
+ * default, once the head's empty line has arrived.
+ * @returns The origin.
+ */
+export function recordingOrigin(
+  response: string | Uint8Array,
+  complete: (bytes: Uint8Array) => boolean = (bytes) =>
+    new TextDecoder().decode(bytes).includes("\r\n\r\n"),
+): RecordingOrigin {
+  const received: Array<Promise<Uint8Array>> = [];
+  const answer = typeof response === "string"
+    ? new TextEncoder().encode(response)
+    : response;
+  const target = tcpTarget("127.0.0.1", async (conn) => {
+    let done!: (bytes: Uint8Array) => void;
+    received.push(new Promise((resolve) => done = resolve));
+    let bytes = new Uint8Array(0);
+    let answered = false;
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        const grown = new Uint8Array(bytes.length + n);
+        grown.set(bytes);
+        grown.set(buffer.subarray(0, n), bytes.length);
+        bytes = grown;
+        if (!answered && complete(bytes)) {
+          answered = true;
+          let written = 0;
+          while (written < answer.length) {
+            written += await conn.write(answer.subarray(written));
+          }
+          await conn.closeWrite();
+        }
+      }
+    } finally {
+      done(bytes);
+    }
+  });
+  return { ...target, received };
+}

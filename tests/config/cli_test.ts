@@ -448,3 +448,43 @@ Deno.test("parseDuration() throws UsageError naming the flag when the text is no
     });
   }
 });
+
+Deno.test("parseCli() reads --disable-protocol, --allow-socks4-with-users and --proxy-protocol-from", async () => {
+  const config = await parse(
+    "--disable-protocol",
+    "socks4",
+    "--disable-protocol",
+    "http",
+    "--allow-socks4-with-users",
+    "--proxy-protocol-from",
+    "10.0.0.0/8",
+    "--proxy-protocol-from",
+    "::1/128",
+  );
+  assert.deepEqual(config.serve.protocols, {
+    socks5: true,
+    socks4: false,
+    http: false,
+  });
+  assert.equal(config.serve.allowSocks4WithUsers, true);
+  assert.deepEqual(config.serve.proxyProtocolFrom, ["10.0.0.0/8", "::1/128"]);
+  await assertUsage(
+    parse("--disable-protocol", "gopher"),
+    "--disable-protocol",
+  );
+  await assertUsage(
+    parse(
+      "--disable-protocol",
+      "socks5",
+      "--disable-protocol",
+      "socks4",
+      "--disable-protocol",
+      "http",
+    ),
+    "--disable-protocol",
+  );
+  await assertUsage(
+    parse("--proxy-protocol-from", "10.0.0.0/33"),
+    "--proxy-protocol-from",
+  );
+});
