@@ -20,6 +20,8 @@ export interface SessionLog {
   level: string;
   msg: "session";
   client: string;
+  /** The protocol the client spoke: socks5, socks4 or http. */
+  protocol?: string;
   user: string | null;
   command: "connect" | "bind" | "udp_associate" | null;
   destination: string | null;
@@ -72,6 +74,10 @@ export interface SessionQuery {
   reply?: number | null;
   /** Exact `user`. */
   user?: string | null;
+  /** Exact `protocol`. */
+  protocol?: string;
+  /** The client's host (IP literal, no brackets), whatever its port. */
+  clientHost?: string;
   /** Lower bound on `bytesUp`. */
   minBytesUp?: number;
   /** Lower bound on `bytesDown`. */
@@ -380,6 +386,15 @@ function _matches(session: SessionLog, query: SessionQuery): boolean {
   }
   if (query.reply !== undefined && session.reply !== query.reply) return false;
   if (query.user !== undefined && session.user !== query.user) return false;
+  if (query.protocol !== undefined && session.protocol !== query.protocol) {
+    return false;
+  }
+  if (
+    query.clientHost !== undefined &&
+    splitHostPort(session.client).host !== query.clientHost
+  ) {
+    return false;
+  }
   if (
     query.minBytesUp !== undefined && !(session.bytesUp >= query.minBytesUp)
   ) {

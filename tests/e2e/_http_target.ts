@@ -48,7 +48,8 @@ export interface HttpTarget extends AsyncDisposable {
 /**
  * Starts the HTTP target on an ephemeral port.
  *
- * Routes: `/hello` ({@link HELLO_BODY}), `/big` ({@link BIG_BODY_BYTES} of
+ * Routes: `/hello` ({@link HELLO_BODY}), `POST /upload` (answers the
+ * body's length and hex sha256), `/big` ({@link BIG_BODY_BYTES} of
  * deterministic bytes, see {@link bigBodySha256}), `/page.html?src=URL` (a
  * page that loads the script at URL), `/app.js` (writes
  * {@link HttpTarget.scriptToken} into the page).
@@ -66,9 +67,19 @@ export async function startHttpTarget(
     hostname,
     port: 0,
     onListen: onListen,
-  }, (request) => {
+  }, async (request) => {
     const url = new URL(request.url);
     requests.push(url.pathname);
+    if (url.pathname === "/upload" && request.method === "POST") {
+      // The body's size and sha256, so a test sees an upload arrive intact.
+      const body = new Uint8Array(await request.arrayBuffer());
+      const digest = new Uint8Array(
+        await crypto.subtle.digest("SHA-256", body),
+      );
+      const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0"))
+        .join("");
+      return new Response(`${body.length} ${hex}\n`);
+    }
     return _route(url, scriptToken);
   });
   const addr = await listening;
