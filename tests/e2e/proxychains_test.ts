@@ -71,3 +71,60 @@ serverTest({
     }
   },
 });
+
+serverTest({
+  name:
+    "proxychains4 relays netcat's connection through socks4 and http entries",
+  ignore: proxychains.ignore || netcat.ignore,
+  async fn(t, command) {
+    proxychains.assertAvailable();
+    netcat.assertAvailable();
+    await using server = await ServerProcess.start({ server: command });
+    const dir = await Deno.makeTempDir({ prefix: "socks5-e2e-proxychains-" });
+    try {
+      for (const [type, protocol] of [["socks4", "socks4"], ["http", "http"]]) {
+        await t.step(`${type} entry`, async () => {
+          // A target of its own, so the session is told apart by its port.
+          await using echo = startTcpEcho("127.0.0.1");
+          const config = `${dir}/${type}.conf`;
+          await Deno.writeTextFile(
+            config,
+            [
+              "strict_chain",
+              "quiet_mode",
+              "tcp_read_time_out 15000",
+              "tcp_connect_time_out 8000",
+              "[ProxyList]",
+              `${type} 127.0.0.1 ${server.port}`,
+              "",
+            ].join("\n"),
+          );
+          const payload = `${type} payload ${crypto.randomUUID()}\n`.repeat(50);
+          const result = await runCommand(proxychains.command, [
+            "-q",
+            "-f",
+            config,
+            netcat.command,
+            "-N",
+            "-w",
+            "10",
+            "127.0.0.1",
+            String(echo.port),
+          ], { stdin: payload, timeoutMs: 20_000 });
+          assertSucceeded(result, `proxychains4 (${type}) nc`);
+          assert.equal(result.stdoutText, payload);
+          const session = await server.waitForSession({
+            command: "connect",
+            destination: { host: "127.0.0.1", port: echo.port },
+            protocol,
+          });
+          assert.equal(session.reply, 0);
+          assert.equal(session.bytesUp, payload.length);
+          assert.equal(session.bytesDown, payload.length);
+        });
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
