@@ -65,8 +65,11 @@ const _SWITCH_BY_COMMAND: Readonly<
  * with (commands see only the {@linkcode CommandContext} interface).
  */
 export class Session implements Watched, CommandContext, HandshakeProgress {
-  /** The protocol the client speaks, once sniffed. */
-  protocol: ProxyProtocol = "socks5";
+  /**
+   * The protocol the client speaks, once sniffed; `null` (in the access log
+   * too) when its first byte starts no served protocol.
+   */
+  protocol: ProxyProtocol | null = null;
   /** The server address the client reached. */
   readonly local: NetAddress;
   /** Client → destination payload bytes. */
@@ -271,7 +274,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       user: accepted.user,
       command: accepted.command,
       destination: accepted.destination,
-      protocol: this.protocol,
+      protocol: this.protocol ?? undefined,
     };
     if (!server.commands[_SWITCH_BY_COMMAND[accepted.command]]) {
       throw new SocksError(
