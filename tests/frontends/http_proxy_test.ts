@@ -269,3 +269,32 @@ Deno.test("HTTP is closed without a reply when switched off", async () => {
   await client.send(enc("CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n"));
   assert.equal(await client.closedByPeer(), true);
 });
+
+Deno.test("a forwarded GET is checked by the rules as protocol http, and a refused origin is answered 502", async () => {
+  const seen: Array<{ protocol?: string; host: string }> = [];
+  await using s = await startServer({
+    ruleset: {
+      permits: (request) => (seen.push({
+        protocol: request.protocol,
+        host: request.destination.host,
+      }),
+        request.destination.host !== "blocked.test"),
+      permitsAddress: () => true,
+    },
+  });
+  assert.equal(
+    await exchange(s.addr, "GET http://blocked.test/ HTTP/1.1\r\n\r\n"),
+    status(403, "Forbidden"),
+  );
+  assert.equal(
+    await exchange(
+      s.addr,
+      `GET http://127.0.0.1:${closedPort()}/ HTTP/1.1\r\n\r\n`,
+    ),
+    status(502, "Bad Gateway"),
+  );
+  assert.deepEqual(seen, [
+    { protocol: "http", host: "blocked.test" },
+    { protocol: "http", host: "127.0.0.1" },
+  ]);
+});

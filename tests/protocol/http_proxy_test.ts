@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { FrameReader } from "../../src/core/frame_reader.ts";
 import { AddressType, Reply } from "../../src/protocol/constants.ts";
 import { UnexpectedEofError } from "../../src/protocol/errors.ts";
@@ -405,4 +406,45 @@ Deno.test("HttpStatusError carries its status, fields and reply", () => {
   assert.equal(error.reply, Reply.NOT_ALLOWED);
   assert.deepEqual(error.fields, [["A", "b"]]);
   assert.equal(new HttpStatusError(400, "y").reply, Reply.GENERAL_FAILURE);
+});
+
+Deno.test("ChunkedBodyScanner ends exactly at the body's end for any chunks and any split (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), {
+        maxLength: 6,
+      }),
+      fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1 }),
+      fc.boolean(),
+      (chunks, splits, trailer) => {
+        const parts: Uint8Array[] = [];
+        for (const chunk of chunks) {
+          parts.push(
+            enc(`${chunk.length.toString(16)}\r\n`),
+            chunk,
+            enc("\r\n"),
+          );
+        }
+        parts.push(enc(trailer ? "0\r\nX: y\r\n\r\n" : "0\r\n\r\n"));
+        const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          body.set(part, at);
+          at += part.length;
+        }
+        const stream = new Uint8Array([...body, ...enc("NEXT")]);
+        const scanner = new ChunkedBodyScanner();
+        let consumed = 0;
+        let offset = 0;
+        for (let i = 0; offset < stream.length && !scanner.done; i++) {
+          const size = splits[i % splits.length]!;
+          const piece = stream.subarray(offset, offset + size);
+          consumed += scanner.feed(piece);
+          offset += piece.length;
+        }
+        return scanner.done && consumed === body.length;
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
