@@ -130,10 +130,7 @@ export {
 } from "./auth/credential_store.ts";
 export { parseUsersFile } from "./auth/users_file.ts";
 export { permitAll, type RuleRequest, type Ruleset } from "./policy/ruleset.ts";
-export type {
-  ProtocolSwitches,
-  ProxyProtocol,
-} from "./frontends/front_end.ts";
+export type { ProtocolSwitches, ProxyProtocol } from "./frontends/front_end.ts";
 export {
   blockInternalDestinations,
   type DestinationPolicyOptions,
