@@ -8,9 +8,11 @@
  */
 
 import {
+  type GssApi,
   type GssContext,
   type GssCredential,
   GssError,
+  type GssLoader,
   type GssStep,
   type GssUnwrapped,
 } from "../../src/runtime/gssapi.ts";
@@ -166,4 +168,32 @@ export function fakeCredential(context: FakeGssContext): GssCredential {
     initiate: () => context,
     close: () => {},
   };
+}
+
+/**
+ * A GSS-API loader whose acceptor hands out a fresh fake context per
+ * connection.
+ *
+ * @param options The contexts' script.
+ * @returns The loader, and the contexts made so far.
+ */
+export function fakeGssLoader(options: FakeGssOptions = {}): {
+  load: GssLoader;
+  contexts: FakeGssContext[];
+} {
+  const contexts: FakeGssContext[] = [];
+  const credential: GssCredential = {
+    accept: () => {
+      const context = new FakeGssContext(options);
+      contexts.push(context);
+      return context;
+    },
+    initiate: () => new FakeGssContext(options),
+    close: () => {},
+  };
+  const api: GssApi = {
+    acceptor: () => Promise.resolve(credential),
+    initiator: () => Promise.resolve(credential),
+  };
+  return { load: () => Promise.resolve(api), contexts };
 }
