@@ -83,7 +83,15 @@ export const socks5FrontEnd: FrontEnd = async (
     progress.user = user;
   } else if (wanted === Method.GSSAPI) {
     progress.stage = "auth";
-    const gss = await acceptGssapi(reader, conn, settings.gssapi!);
+    let gss;
+    try {
+      gss = await acceptGssapi(reader, conn, settings.gssapi!);
+    } catch (error) {
+      if (error instanceof SocksError) {
+        settings.metrics.count("auth_failures_total");
+      }
+      throw error;
+    }
     user = gss.principal;
     progress.user = user;
     if (gss.protected) {
