@@ -187,7 +187,6 @@ serverTest({
         minBytesUp: body.length,
       });
       assert.equal(session.bytesDown, body.length);
-      proxy.sessions.length; // Sessions are matched by count below.
 
       using association = await udpAssociate({
         proxy: { hostname: "127.0.0.1", port: proxy.port },
