@@ -122,6 +122,8 @@ function _ordered(config: CliConfig): CliConfig {
       "allowDestinations",
       "commands",
       "externalAddress",
+      "upstream",
+      "outboundAddress",
       "timeouts",
       "authFailureDelay",
       "maxSessions",

@@ -10,7 +10,9 @@ import { parseUsersFile } from "../auth/users_file.ts";
 import type { ServeOptions } from "../core/server.ts";
 import type { Timeouts } from "../core/context.ts";
 import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
+import { parseUpstreamChain } from "../outbound/upstream_url.ts";
 import { parseCidr } from "../policy/destination_policy.ts";
+import { ipFamily } from "../protocol/ip.ts";
 import {
   type HostPort,
   parseChoice,
@@ -52,6 +54,7 @@ export interface ConfigDraft {
 export const SECTIONS = [
   "Listening and authentication",
   "Access and commands",
+  "Outbound",
   "Timeouts",
   "Limits",
   "Observability",
@@ -245,6 +248,42 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "the address the client connected to",
     apply(draft, text: string) {
       draft.config.serve.externalAddress = text;
+    },
+  },
+  {
+    flag: "upstream",
+    value: "URL",
+    multiple: true,
+    section: "Outbound",
+    help:
+      "Go out through this proxy: socks5://[user:pass@]host:port, socks4a://, socks4:// or http:// (CONNECT); repeat for a chain, first hop first. Names go to the upstream unresolved; BIND and UDP need a SOCKS5 last hop.",
+    defaultText: "direct",
+    apply(draft, urls: string[]) {
+      try {
+        parseUpstreamChain(urls);
+      } catch (error) {
+        // The parser's message never quotes credentials.
+        throw new UsageError(`--upstream: ${(error as Error).message}`);
+      }
+      draft.config.serve.upstream = urls;
+    },
+  },
+  {
+    flag: "outbound-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Source address of outbound TCP connections. Bun and the executable only: Deno cannot bind one, and refuses to start with it.",
+    defaultText: "the system's choice",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--outbound-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.outboundAddress = text;
     },
   },
   _timeout(

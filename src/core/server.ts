@@ -13,11 +13,12 @@ import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
-import { isLoopback } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
@@ -92,6 +93,20 @@ export interface ServeOptions {
    * address, Happy Eyeballs) built from `network` and `resolver`.
    */
   outbound?: Outbound;
+  /**
+   * The default upstream chain: proxy URLs (`socks5://[user:pass@]host:port`,
+   * `socks4a://`, `socks4://`, `http://`), first hop first. A request's own
+   * `via` (from the rules) replaces it.
+   * @default {[] (direct)}
+   */
+  upstream?: readonly string[];
+  /**
+   * Source address for outbound TCP connections (direct, or to the first
+   * upstream hop). Needs a runtime whose network can bind one
+   * (`Network.canBindSource`: Bun, not Deno).
+   * @default {the system's choice}
+   */
+  outboundAddress?: string;
   /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
@@ -215,6 +230,27 @@ export function serveWith(
   });
 }
 
+/** The outbound source address, refused where the runtime cannot bind it. */
+function _sourceAddress(
+  options: ServeOptions & { network: Network },
+): string | null {
+  const source = options.outboundAddress;
+  if (source === undefined) return null;
+  if (ipFamily(source) === null) {
+    throw new TypeError(
+      `Outbound address ${JSON.stringify(source)} is not an IP literal`,
+    );
+  }
+  if (!options.network.canBindSource) {
+    throw new TypeError(
+      "This runtime cannot bind a source address for outbound connections " +
+        "(Deno.connect has no such option); run on Bun or the executable " +
+        "to use outboundAddress (--outbound-address).",
+    );
+  }
+  return canonicalIp(source);
+}
+
 class _Server implements Socks5Server {
   addrs: readonly NetAddress[] = [];
   readonly finished: Promise<void>;
@@ -290,16 +326,25 @@ class _Server implements Socks5Server {
     this.metrics = options.metrics ?? new MemoryMetrics();
     const logger: Logger = options.logger ?? silentLogger;
     const externalAddress = options.externalAddress ?? null;
+    const sourceAddress = _sourceAddress(options);
     this.#context = {
       credentials,
       ruleset,
-      outbound: options.outbound ?? new DirectOutbound({
+      outbound: options.outbound ?? new RoutedOutbound({
+        direct: new DirectOutbound({
+          network: options.network,
+          resolver: options.resolver,
+          ruleset,
+          logger,
+          externalAddress,
+          udpLookupTimeout: timeouts.connect,
+          sourceAddress,
+        }),
+        upstream: options.upstream ?? [],
         network: options.network,
         resolver: options.resolver,
         ruleset,
-        logger,
-        externalAddress,
-        udpLookupTimeout: timeouts.connect,
+        sourceAddress,
       }),
       network: options.network,
       logger,

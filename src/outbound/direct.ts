@@ -60,6 +60,13 @@ export interface DirectOutboundOptions {
    * @default {10000}
    */
   udpLookupTimeout?: number;
+  /**
+   * Source address for outbound TCP connections; `null` lets the system
+   * choose. A request's own `source` wins. Only addresses of its family
+   * are dialed.
+   * @default {null}
+   */
+  sourceAddress?: string | null;
 }
 
 /** Destinations a client may receive answers from, per association. */
@@ -87,11 +94,29 @@ export class DirectOutbound implements Outbound {
     signal: AbortSignal,
   ): Promise<Connection> {
     const { destination } = request.rule;
-    const addresses = await this.#permitted(request.rule, destination, signal);
+    let addresses = await this.#permitted(request.rule, destination, signal);
     const { network } = this.#options;
+    const source = request.source ?? this.#options.sourceAddress ?? null;
+    if (source !== null) {
+      const family = ipFamily(source);
+      addresses = addresses.filter((a) => ipFamily(a) === family);
+      if (addresses.length === 0) {
+        throw new SocksError(
+          Reply.NETWORK_UNREACHABLE,
+          `Destination ${
+            formatAddress(destination)
+          } has no address of the source address's family`,
+        );
+      }
+    }
     return dialAny(
       (hostname, port, attempt) =>
-        network.connect({ hostname, port, signal: attempt }),
+        network.connect({
+          hostname,
+          port,
+          signal: attempt,
+          ...(source !== null ? { localAddress: source } : {}),
+        }),
       addresses,
       destination.port,
       { signal },
