@@ -7,6 +7,7 @@
 
 import { closeQuietly } from "../core/close_quietly.ts";
 import type { OutboundUdp, UdpDropReason } from "../outbound/outbound.ts";
+import { listenDatagramIn } from "../outbound/port_range.ts";
 import { toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp } from "../protocol/ip.ts";
 import {
@@ -47,11 +48,11 @@ export async function handleUdpAssociate(
 ): Promise<void> {
   const { settings, metrics } = context;
   const relaySocket = context.own(
-    await context.network.listenDatagram({
-      hostname: settings.externalAddress ??
-        canonicalIp(context.local.hostname),
-      port: 0,
-    }),
+    await listenDatagramIn(
+      context.network,
+      settings.externalAddress ?? canonicalIp(context.local.hostname),
+      settings.udpPortRange,
+    ),
   );
   const association = new _Association(context, relaySocket);
   const outbound = await context.outbound.udp(
@@ -59,7 +60,11 @@ export async function handleUdpAssociate(
     association,
   );
   association.outbound = outbound;
-  await context.responder.succeed(relaySocket.addr);
+  await context.responder.succeed(
+    settings.advertisedAddress === null
+      ? relaySocket.addr
+      : { hostname: settings.advertisedAddress, port: relaySocket.addr.port },
+  );
   context.deadline(settings.timeouts.udp);
   metrics.adjust("udp_associations_active", 1);
   try {

@@ -124,6 +124,8 @@ function _ordered(config: CliConfig): CliConfig {
       "externalAddress",
       "upstream",
       "outboundAddress",
+      "udpPortRange",
+      "advertisedAddress",
       "timeouts",
       "authFailureDelay",
       "maxSessions",

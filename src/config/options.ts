@@ -12,7 +12,8 @@ import type { Timeouts } from "../core/context.ts";
 import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
 import { parseUpstreamChain } from "../outbound/upstream_url.ts";
 import { parseCidr } from "../policy/destination_policy.ts";
-import { ipFamily } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily } from "../protocol/ip.ts";
+import { parsePortRange } from "../outbound/port_range.ts";
 import {
   type HostPort,
   parseChoice,
@@ -284,6 +285,39 @@ export const OPTIONS: readonly OptionSpec[] = [
         );
       }
       draft.config.serve.outboundAddress = text;
+    },
+  },
+  {
+    flag: "udp-port-range",
+    value: "LOW-HIGH",
+    section: "Outbound",
+    help:
+      "Bind UDP relay sockets (client side and outbound side) on ports of this range only, e.g. 40000-40999.",
+    defaultText: "any free port",
+    apply(draft, text: string) {
+      try {
+        draft.config.serve.udpPortRange = parsePortRange(text);
+      } catch (error) {
+        throw new UsageError(`--udp-port-range: ${(error as Error).message}`);
+      }
+    },
+  },
+  {
+    flag: "advertise-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Address BIND and UDP ASSOCIATE replies name instead of the bound one (--external-address), for a server behind NAT.",
+    defaultText: "the bound address",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--advertise-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.advertisedAddress = canonicalIp(text);
     },
   },
   _timeout(

@@ -13,6 +13,7 @@ import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { PortRange } from "../outbound/port_range.ts";
 import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
@@ -107,6 +108,17 @@ export interface ServeOptions {
    * @default {the system's choice}
    */
   outboundAddress?: string;
+  /**
+   * Ports for UDP relay sockets (client side and outbound side), inclusive.
+   * @default {any free port}
+   */
+  udpPortRange?: PortRange;
+  /**
+   * The address BIND and UDP ASSOCIATE replies name, when clients must use
+   * another address than the one the sockets are bound on (behind NAT).
+   * @default {the bound address}
+   */
+  advertisedAddress?: string;
   /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
@@ -339,6 +351,7 @@ class _Server implements Socks5Server {
           externalAddress,
           udpLookupTimeout: timeouts.connect,
           sourceAddress,
+          udpPortRange: options.udpPortRange ?? null,
         }),
         upstream: options.upstream ?? [],
         network: options.network,
@@ -358,6 +371,8 @@ class _Server implements Socks5Server {
         ...options.commands,
       } satisfies CommandSwitches,
       externalAddress,
+      advertisedAddress: options.advertisedAddress ?? null,
+      udpPortRange: options.udpPortRange ?? null,
       authFailureDelay: options.authFailureDelay ?? 0,
     };
     this.#signal = options.signal;

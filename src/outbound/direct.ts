@@ -30,6 +30,7 @@ import type {
   Network,
 } from "../runtime/transport.ts";
 import { dialAny } from "./dial_any.ts";
+import { listenDatagramIn, type PortRange } from "./port_range.ts";
 import type {
   Outbound,
   OutboundRequest,
@@ -67,6 +68,11 @@ export interface DirectOutboundOptions {
    * @default {null}
    */
   sourceAddress?: string | null;
+  /**
+   * Ports for the sending UDP sockets; `null` lets the system pick.
+   * @default {null}
+   */
+  udpPortRange?: PortRange | null;
 }
 
 /** Destinations a client may receive answers from, per association. */
@@ -369,10 +375,11 @@ class _DirectUdp implements OutboundUdp {
   #socketFor(family: IpFamily): Promise<DatagramSocket> {
     let socket = this.#sockets.get(family);
     if (!socket) {
-      socket = this.#options.network.listenDatagram({
-        hostname: family === 4 ? "0.0.0.0" : "::",
-        port: 0,
-      }).then((opened) => {
+      socket = listenDatagramIn(
+        this.#options.network,
+        family === 4 ? "0.0.0.0" : "::",
+        this.#options.udpPortRange ?? null,
+      ).then((opened) => {
         if (this.#closed) {
           closeQuietly(opened);
           throw new Error("Association closed");
