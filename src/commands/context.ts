@@ -71,6 +71,8 @@ export interface CommandSettings {
   readonly advertisedAddress: string | null;
   /** Ports for UDP relay sockets; `null` lets the system pick. */
   readonly udpPortRange: PortRange | null;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 §7) instead of dropping them. */
+  readonly udpFragments: boolean;
 }
 
 /** Everything a command handler may use. */

@@ -126,6 +126,7 @@ function _ordered(config: CliConfig): CliConfig {
       "outboundAddress",
       "udpPortRange",
       "advertisedAddress",
+      "udpFragments",
       "timeouts",
       "authFailureDelay",
       "maxSessions",

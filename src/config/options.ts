@@ -320,6 +320,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       draft.config.serve.advertisedAddress = canonicalIp(text);
     },
   },
+  {
+    flag: "udp-fragments",
+    section: "Outbound",
+    help:
+      "Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1-127, high bit on the last; 5 s timer, 65507-byte cap per association) instead of dropping them.",
+    defaultText: "dropped",
+    apply(draft, value: boolean) {
+      draft.config.serve.udpFragments = value;
+    },
+  },
   _timeout(
     "handshake",
     "handshake-timeout",

@@ -96,6 +96,8 @@ export interface ServerContext {
   readonly advertisedAddress: string | null;
   /** Ports for UDP relay sockets; `null` lets the system pick. */
   readonly udpPortRange: PortRange | null;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 §7) instead of dropping them. */
+  readonly udpFragments: boolean;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
 }

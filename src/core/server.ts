@@ -120,6 +120,13 @@ export interface ServeOptions {
    */
   advertisedAddress?: string;
   /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1–127, the high
+   * bit on the last; a 5 s timer and a 65507-byte cap per association)
+   * instead of dropping them.
+   * @default {false}
+   */
+  udpFragments?: boolean;
+  /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
    */
@@ -373,6 +380,7 @@ class _Server implements Socks5Server {
       externalAddress,
       advertisedAddress: options.advertisedAddress ?? null,
       udpPortRange: options.udpPortRange ?? null,
+      udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
     };
     this.#signal = options.signal;

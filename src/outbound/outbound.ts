@@ -54,6 +54,7 @@ export type UdpDropReason =
   | "unsolicited"
   | "malformed"
   | "fragment"
+  | "reassembly"
   | "foreign_source"
   | "oversized";
 
