@@ -133,17 +133,29 @@ export class UpstreamOutbound implements Outbound {
     // The association's control connection lives as long as the client's;
     // its setup is bounded by the connect timeout of the session's
     // handshake, so a fixed bound here keeps a dead upstream from holding it.
-    const signal = AbortSignal.timeout(_UDP_SETUP_MS);
-    const conn = await this.#dialChain(request, signal);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new DOMException("Upstream UDP setup timed out", "TimeoutError"),
+        ),
+      _UDP_SETUP_MS,
+    );
+    const signal = controller.signal;
     let association: Socks5UdpAssociation;
     try {
-      association = await udpAssociate({
-        ...this.#hopOptions(last, conn),
-        signal,
-      });
-    } catch (error) {
-      closeQuietly(conn);
-      throw error;
+      const conn = await this.#dialChain(request, signal);
+      try {
+        association = await udpAssociate({
+          ...this.#hopOptions(last, conn),
+          signal,
+        });
+      } catch (error) {
+        closeQuietly(conn);
+        throw error;
+      }
+    } finally {
+      clearTimeout(timer);
     }
     return new _UpstreamUdp(association, request.rule, sink, this.#options);
   }
