@@ -263,7 +263,7 @@ function _sourceAddress(
   if (!options.network.canBindSource) {
     throw new TypeError(
       "This runtime cannot bind a source address for outbound connections " +
-        "(Deno.connect has no such option); run on Bun or the executable " +
+        "(Deno's connect has no such option); run on Bun or the executable " +
         "to use outboundAddress (--outbound-address).",
     );
   }

@@ -130,9 +130,9 @@ export class UpstreamOutbound implements Outbound {
   /** Opens a UDP association with a SOCKS5 last hop. */
   async udp(request: OutboundRequest, sink: UdpSink): Promise<OutboundUdp> {
     const last = this.#socks5Last("UDP ASSOCIATE");
-    // The association's control connection lives as long as the client's;
-    // its setup is bounded by the connect timeout of the session's
-    // handshake, so a fixed bound here keeps a dead upstream from holding it.
+    // The association's control connection lives as long as the client's,
+    // and `udp()` takes no signal: a fixed bound on its setup keeps a dead
+    // upstream from holding the session.
     const controller = new AbortController();
     const timer = setTimeout(
       () =>

@@ -95,13 +95,18 @@ export class ServerProcess implements AsyncDisposable {
   #stdout: Promise<string>;
   #stopped: Promise<void> | undefined;
   #exited = false;
+  /** Exited, and its stderr read to the end. */
+  #ended = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
     this.#reading = this.#readStderr();
     this.#stdout = new Response(child.stdout).text();
-    child.status.then(() => {
-      this.#exited = true;
+    // Exited only once its last stderr lines are read too: a waiter for a
+    // final line ("stopped") must see it before it sees the exit.
+    child.status.then(() => this.#exited = true);
+    Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
+      this.#ended = true;
       this.#wake();
     });
   }
@@ -343,7 +348,7 @@ export class ServerProcess implements AsyncDisposable {
       if (ready()) {
         done();
         resolve();
-      } else if (this.#exited) {
+      } else if (this.#ended) {
         done();
         reject(new Error(`Server exited before ${what}\n${this.log}`));
       }
