@@ -95,18 +95,15 @@ export class ServerProcess implements AsyncDisposable {
   #stdout: Promise<string>;
   #stopped: Promise<void> | undefined;
   #exited = false;
-  /** Exited, and its stderr read to the end. */
-  #ended = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
     this.#reading = this.#readStderr();
     this.#stdout = new Response(child.stdout).text();
-    // Exited only once its last stderr lines are read too: a waiter for a
-    // final line ("stopped") must see it before it sees the exit.
-    child.status.then(() => this.#exited = true);
+    // Exited only once stderr is read to its end too: the exit can be
+    // reported before the last lines (the "stopped" one) have been read.
     Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
-      this.#ended = true;
+      this.#exited = true;
       this.#wake();
     });
   }
@@ -268,7 +265,11 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   async #stop(): Promise<void> {
-    if (!this.#exited) this.#child.kill("SIGTERM");
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already exited (its status may not have been read yet).
+    }
     const status = await _withTimeout(this.#child.status, STOP_TIMEOUT_MS);
     if (status === undefined) {
       await this.#kill();
@@ -348,7 +349,7 @@ export class ServerProcess implements AsyncDisposable {
       if (ready()) {
         done();
         resolve();
-      } else if (this.#ended) {
+      } else if (this.#exited) {
         done();
         reject(new Error(`Server exited before ${what}\n${this.log}`));
       }
