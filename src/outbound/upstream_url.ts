@@ -122,7 +122,10 @@ export function parseUpstreamChain(urls: readonly string[]): UpstreamHop[] {
   return urls.map(parseUpstreamUrl);
 }
 
-/** Removes `user:pass@` from text that failed to parse as a URL. */
+/** Hides whatever precedes the last `@`: it may hold credentials. */
 function _redact(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, "//***@");
+  const at = text.lastIndexOf("@");
+  if (at < 0) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
+  return `${scheme}***${text.slice(at)}`;
 }

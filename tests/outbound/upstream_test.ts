@@ -284,6 +284,23 @@ Deno.test({
       await using front = await startServer({ upstream: chain });
       await echoThrough(front.addr.port, "127.0.0.1", target.addr.port);
     }
+    // Dante 1.4 takes DSTIP 0.0.0.1 literally (no SOCKS4a names): its
+    // rules refuse it with 91, which reaches the client as 05. A plain
+    // socks4:// hop resolves the name here instead and gets through.
+    await using front4a = await startServer({
+      resolver: noLookups,
+      upstream: [`socks4a://probe@127.0.0.1:${dante.port}`],
+    });
+    await assert.rejects(
+      connect({ host: "localhost", port: target.addr.port }, {
+        proxy: front4a.addr,
+      }),
+      rejectsWith(Reply.CONNECTION_REFUSED),
+    );
+    await using front4 = await startServer({
+      upstream: [`socks4://probe@127.0.0.1:${dante.port}`],
+    });
+    await echoThrough(front4.addr.port, "localhost", target.addr.port);
   },
 });
 
