@@ -413,6 +413,13 @@ class _Server implements Socks5Server {
       });
       this.#loops.push(this.#acceptLoop(listener));
     }
+    const route = this.#context.outbound;
+    if (route instanceof RoutedOutbound && route.defaultChain.length > 0) {
+      // Hops as their display form: credentials never reach the log.
+      this.#context.logger.log("info", "upstream", {
+        chain: route.defaultChain.join(" -> "),
+      });
+    }
     this.#signal?.addEventListener("abort", () => this.shutdown(), {
       once: true,
     });

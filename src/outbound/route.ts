@@ -53,6 +53,14 @@ export class RoutedOutbound implements Outbound {
       : new UpstreamOutbound(parseUpstreamChain(chain), options);
   }
 
+  /** The default chain's hops without credentials, first hop first. */
+  get defaultChain(): readonly string[] {
+    const route = this.#default;
+    return route instanceof UpstreamOutbound
+      ? route.chain.map((hop) => hop.display)
+      : [];
+  }
+
   /** The route for one request. */
   routeFor(request: OutboundRequest): Outbound {
     const via = request.via;

@@ -76,6 +76,11 @@ serverTest({
     });
     await echoThrough(server.port, "127.0.0.1", target.addr.port);
     await server.waitForSession({ command: "connect", reply: 0 });
+    const route = await server.waitForEvent("upstream");
+    assert.equal(
+      route.chain,
+      `socks5://127.0.0.1:${micro.port} -> socks5://127.0.0.1:${dante.port}`,
+    );
     assert.ok(!server.log.includes("hunter2"), server.log);
   },
 });
