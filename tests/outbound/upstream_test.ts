@@ -347,3 +347,49 @@ Deno.test("A request's via picks its chain: absent takes the default, empty goes
       error instanceof TypeError && !error.message.includes("secret"),
   );
 });
+
+Deno.test("BIND and UDP through a two-hop chain use the last hop's listener and relay", async () => {
+  using echo = udpEchoTarget();
+  await using last = await startServer();
+  await using first = await startServer();
+  await using front = await startServer({
+    upstream: [
+      `socks5://127.0.0.1:${first.addr.port}`,
+      `socks5://127.0.0.1:${last.addr.port}`,
+    ],
+  });
+  using udp = await udpAssociate({ proxy: front.addr });
+  const data = payload(700, 5);
+  await udp.send(data, { host: "127.0.0.1", port: echo.addr.port });
+  assert.deepEqual((await udp.receive()).data, data);
+  udp.close();
+  const binding = await bind({ host: "0.0.0.0", port: 0 }, {
+    proxy: front.addr,
+  });
+  try {
+    const peer = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: binding.bound.port,
+    });
+    try {
+      await binding.peer;
+      await peer.write(new TextEncoder().encode("two hops"));
+      assert.equal(
+        new TextDecoder().decode(await readExactly(binding.conn, 8)),
+        "two hops",
+      );
+    } finally {
+      peer.close();
+    }
+  } finally {
+    binding.conn.close();
+  }
+  // The last hop ran both commands; the first only CONNECTed to it.
+  const commands = (await last.sessions(2)).map((l) => l.command).sort();
+  assert.deepEqual(commands, ["bind", "udp_associate"]);
+  const relayed = (await first.sessions(2)).map((l) => l.destination);
+  assert.deepEqual(relayed, [
+    `127.0.0.1:${last.addr.port}`,
+    `127.0.0.1:${last.addr.port}`,
+  ]);
+});
