@@ -15,7 +15,7 @@
  * runs only with a curl of 8 or later.
  */
 import assert from "node:assert/strict";
-import { connect, loadGssapi, udpAssociate } from "../../src/mod.ts";
+import { bind, connect, loadGssapi, udpAssociate } from "../../src/mod.ts";
 import { SocksError } from "../../src/protocol/errors.ts";
 import { denoNetwork } from "../../src/runtime/deno/network.ts";
 import type { Connection, Network } from "../../src/runtime/transport.ts";
@@ -140,7 +140,7 @@ function _gssArgs(kdc: TestKdc, protection?: string): string[] {
 
 serverTest({
   name:
-    `GSS-API: the project's client negotiates levels 0, 1 and 2, CONNECT byte-exact and UDP, principal as user${SUFFIX}`,
+    `GSS-API: the project's client negotiates levels 0, 1 and 2, CONNECT byte-exact, UDP and BIND, principal as user${SUFFIX}`,
   ignore: IGNORE,
   async fn(_t, server) {
     _requireKdc();
@@ -202,10 +202,36 @@ serverTest({
         port: udp.port,
       });
     }
-    await proxy.waitForSessionCount(6);
+    // BIND at level 2: both replies and the peer's bytes come sealed.
+    const binding = await bind({ host: "127.0.0.1", port: 0 }, {
+      proxy: { hostname: "127.0.0.1", port: proxy.port },
+      gssapi: { api, ccache, protection: 2, host: "localhost" },
+    });
+    const peer = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: binding.bound.port,
+    });
+    const peerAddress = await binding.peer;
+    assert.equal(peerAddress.port, (peer.localAddr as Deno.NetAddr).port);
+    await peer.write(MARKER);
+    const fromPeer = new Uint8Array(MARKER.length);
+    let filled = 0;
+    while (filled < MARKER.length) {
+      const n = await binding.conn.read(fromPeer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    assert.deepEqual(fromPeer, MARKER);
+    peer.close();
+    binding.conn.close();
+    await proxy.waitForSessionCount(7);
     assert.equal(
       proxy.findSessions({ user: ALICE, command: "udp_associate" }).length,
       3,
+    );
+    assert.equal(
+      proxy.findSessions({ user: ALICE, command: "bind" }).length,
+      1,
     );
   },
 });
