@@ -8,6 +8,7 @@
 
 import { startCluster } from "../cluster/cluster.ts";
 import { parseCli, VERSION } from "../config/cli.ts";
+import { runProbe } from "./probe.ts";
 import { helpText } from "../config/help.ts";
 import { UsageError } from "../config/values.ts";
 import { serveWith, type ShutdownOptions } from "../core/server.ts";
@@ -49,6 +50,7 @@ export async function main(
   runtime: Runtime,
   host: ProcessHost,
 ): Promise<number> {
+  if (args[0] === "probe") return runProbe(args.slice(1), runtime, host);
   let config;
   try {
     config = await parseCli(args, (path) => host.readTextFile(path));

@@ -88,6 +88,7 @@ export async function parseCli(
     await option.apply(draft, value as string & string[] & boolean);
   }
   _finishUsers(draft);
+  _finishGssapi(draft);
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);
@@ -109,6 +110,16 @@ function _finishUsers(draft: ConfigDraft): void {
   if (draft.users.size > 0) draft.config.serve.users = draft.users;
 }
 
+function _finishGssapi(draft: ConfigDraft): void {
+  const gssapi = draft.config.serve.gssapi;
+  if (gssapi === undefined) return;
+  if (!gssapi.keytab || !gssapi.service) {
+    throw new UsageError(
+      "GSS-API needs both --gssapi-keytab and --gssapi-service",
+    );
+  }
+}
+
 /** The same configuration with its keys in a stable, documented order. */
 function _ordered(config: CliConfig): CliConfig {
   const s = config.serve;
@@ -117,6 +128,7 @@ function _ordered(config: CliConfig): CliConfig {
     const key of [
       "listen",
       "users",
+      "gssapi",
       "allowOpenProxy",
       "blockInternalDestinations",
       "allowDestinations",
@@ -125,6 +137,11 @@ function _ordered(config: CliConfig): CliConfig {
       "allowSocks4WithUsers",
       "proxyProtocolFrom",
       "externalAddress",
+      "upstream",
+      "outboundAddress",
+      "udpPortRange",
+      "advertisedAddress",
+      "udpFragments",
       "timeouts",
       "authFailureDelay",
       "maxSessions",

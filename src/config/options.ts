@@ -10,7 +10,11 @@ import { parseUsersFile } from "../auth/users_file.ts";
 import type { ServeOptions } from "../core/server.ts";
 import type { Timeouts } from "../core/context.ts";
 import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
+import { parseUpstreamChain } from "../outbound/upstream_url.ts";
 import { parseCidr } from "../policy/destination_policy.ts";
+import type { GssProtection } from "../protocol/gssapi.ts";
+import { canonicalIp, ipFamily } from "../protocol/ip.ts";
+import { parsePortRange } from "../outbound/port_range.ts";
 import {
   type HostPort,
   parseChoice,
@@ -52,6 +56,7 @@ export interface ConfigDraft {
 export const SECTIONS = [
   "Listening and authentication",
   "Access and commands",
+  "Outbound",
   "Timeouts",
   "Limits",
   "Observability",
@@ -166,6 +171,63 @@ export const OPTIONS: readonly OptionSpec[] = [
         }
         draft.users.set(entry.slice(0, colon), entry.slice(colon + 1));
       }
+    },
+  },
+  {
+    flag: "gssapi-keytab",
+    value: "PATH",
+    section: "Listening and authentication",
+    help:
+      "Offer GSS-API (Kerberos, RFC 1961) with the service keys in this keytab; needs --gssapi-service. Deno needs --allow-ffi.",
+    defaultText: "off",
+    apply(draft, path: string) {
+      draft.config.serve.gssapi = {
+        service: "",
+        ...draft.config.serve.gssapi,
+        keytab: path,
+      };
+    },
+  },
+  {
+    flag: "gssapi-service",
+    value: "NAME",
+    section: "Listening and authentication",
+    help:
+      "The service clients ask tickets for, e.g. rcmd (curl and most SOCKS clients) for rcmd/HOST@REALM keys.",
+    defaultText: "none",
+    apply(draft, name: string) {
+      if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+        throw new UsageError(
+          `--gssapi-service: expected a name like rcmd, got ${
+            JSON.stringify(name)
+          }`,
+        );
+      }
+      draft.config.serve.gssapi = {
+        keytab: "",
+        ...draft.config.serve.gssapi,
+        service: name,
+      };
+    },
+  },
+  {
+    flag: "gssapi-protection",
+    value: "LIST",
+    section: "Listening and authentication",
+    help:
+      "Protection levels the server agrees to, comma-separated: none (curl), integrity, confidentiality.",
+    defaultText: "`integrity,confidentiality`",
+    apply(draft, text: string) {
+      const names = ["none", "integrity", "confidentiality"] as const;
+      const levels = text.split(",").map((name) =>
+        names.indexOf(parseChoice(name.trim(), "--gssapi-protection", names))
+      ) as GssProtection[];
+      draft.config.serve.gssapi = {
+        keytab: "",
+        service: "",
+        ...draft.config.serve.gssapi,
+        protection: [...new Set(levels)],
+      };
     },
   },
   {
@@ -286,8 +348,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "allow-socks4-with-users",
     section: "Access and commands",
     help:
-      "Serve SOCKS4/4A even when users are configured. Its user id is not a password: SOCKS4 clients are then served unauthenticated.",
-    defaultText: "SOCKS4 off with users",
+      "Serve SOCKS4/4A even when users or GSS-API are configured. Its user id is not a password: SOCKS4 clients are then served unauthenticated.",
+    defaultText: "SOCKS4 off with authentication",
     apply(draft, value: boolean) {
       draft.config.serve.allowSocks4WithUsers = value;
     },
@@ -300,6 +362,85 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "the address the client connected to",
     apply(draft, text: string) {
       draft.config.serve.externalAddress = text;
+    },
+  },
+  {
+    flag: "upstream",
+    value: "URL",
+    multiple: true,
+    section: "Outbound",
+    help:
+      "Go out through this proxy: socks5://[user:pass@]host:port, socks4a://, socks4:// or http:// (CONNECT); repeat for a chain, first hop first. Names go to the upstream unresolved; BIND and UDP need a SOCKS5 last hop.",
+    defaultText: "direct",
+    apply(draft, urls: string[]) {
+      try {
+        parseUpstreamChain(urls);
+      } catch (error) {
+        // The parser's message never quotes credentials.
+        throw new UsageError(`--upstream: ${(error as Error).message}`);
+      }
+      draft.config.serve.upstream = urls;
+    },
+  },
+  {
+    flag: "outbound-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Source address of outbound TCP connections. Bun and the executable only: Deno cannot bind one, and refuses to start with it.",
+    defaultText: "the system's choice",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--outbound-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.outboundAddress = text;
+    },
+  },
+  {
+    flag: "udp-port-range",
+    value: "LOW-HIGH",
+    section: "Outbound",
+    help:
+      "Bind UDP relay sockets (client side and outbound side) on ports of this range only, e.g. 40000-40999.",
+    defaultText: "any free port",
+    apply(draft, text: string) {
+      try {
+        draft.config.serve.udpPortRange = parsePortRange(text);
+      } catch (error) {
+        throw new UsageError(`--udp-port-range: ${(error as Error).message}`);
+      }
+    },
+  },
+  {
+    flag: "advertise-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Address BIND and UDP ASSOCIATE replies name instead of the bound one (--external-address), for a server behind NAT.",
+    defaultText: "the bound address",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--advertise-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.advertisedAddress = canonicalIp(text);
+    },
+  },
+  {
+    flag: "udp-fragments",
+    section: "Outbound",
+    help:
+      "Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1-127, high bit on the last; 5 s timer, 65507-byte cap per association) instead of dropping them.",
+    defaultText: "dropped",
+    apply(draft, value: boolean) {
+      draft.config.serve.udpFragments = value;
     },
   },
   _timeout(

@@ -8,9 +8,11 @@
  */
 
 import type { CredentialStore } from "../auth/credential_store.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { PortRange } from "../outbound/port_range.ts";
 import type { Ruleset } from "../policy/ruleset.ts";
 import type { Network } from "../runtime/transport.ts";
 import type { ProtocolSwitches } from "../frontends/front_end.ts";
@@ -69,6 +71,8 @@ export interface CommandSwitches {
 export interface ServerContext {
   /** `null` when no authentication is required. */
   readonly credentials: CredentialStore | null;
+  /** The GSS-API method's credentials and policy; `null` when not offered. */
+  readonly gssapi: GssServerSettings | null;
   /** Access control. */
   readonly ruleset: Ruleset;
   /** Where requests go out. */
@@ -90,6 +94,15 @@ export interface ServerContext {
    * address the client's connection reached.
    */
   readonly externalAddress: string | null;
+  /**
+   * Address BIND and UDP ASSOCIATE replies name instead of the bound one
+   * (behind NAT); `null` names the bound address.
+   */
+  readonly advertisedAddress: string | null;
+  /** Ports for UDP relay sockets; `null` lets the system pick. */
+  readonly udpPortRange: PortRange | null;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 §7) instead of dropping them. */
+  readonly udpFragments: boolean;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
   /**

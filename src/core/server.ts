@@ -9,10 +9,13 @@ import {
   type CredentialStore,
   StaticCredentials,
 } from "../auth/credential_store.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { PortRange } from "../outbound/port_range.ts";
+import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import type { ProtocolSwitches } from "../frontends/front_end.ts";
 import {
@@ -21,9 +24,11 @@ import {
 } from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
-import { isLoopback } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
+import type { GssLoader } from "../runtime/gssapi.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
+import type { GssProtection } from "../protocol/gssapi.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
 import { closeQuietly } from "./close_quietly.ts";
 import {
@@ -64,6 +69,11 @@ export interface ServeOptions {
   /** A custom credential check; takes precedence over `users`. */
   credentials?: CredentialStore;
   /**
+   * Offer the GSS-API method (RFC 1961, Kerberos) beside username/password.
+   * The runtime's GSS-API library is loaded by FFI only when this is set.
+   */
+  gssapi?: GssapiOptions;
+  /**
    * Access rules.
    * @default {permitAll}
    */
@@ -96,6 +106,38 @@ export interface ServeOptions {
    * address, Happy Eyeballs) built from `network` and `resolver`.
    */
   outbound?: Outbound;
+  /**
+   * The default upstream chain: proxy URLs (`socks5://[user:pass@]host:port`,
+   * `socks4a://`, `socks4://`, `http://`), first hop first. A request's own
+   * `via` (from the rules) replaces it.
+   * @default {[] (direct)}
+   */
+  upstream?: readonly string[];
+  /**
+   * Source address for outbound TCP connections (direct, or to the first
+   * upstream hop). Needs a runtime whose network can bind one
+   * (`Network.canBindSource`: Bun, not Deno).
+   * @default {the system's choice}
+   */
+  outboundAddress?: string;
+  /**
+   * Ports for UDP relay sockets (client side and outbound side), inclusive.
+   * @default {any free port}
+   */
+  udpPortRange?: PortRange;
+  /**
+   * The address BIND and UDP ASSOCIATE replies name, when clients must use
+   * another address than the one the sockets are bound on (behind NAT).
+   * @default {the bound address}
+   */
+  advertisedAddress?: string;
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1–127, the high
+   * bit on the last; a 5 s timer and a 65507-byte cap per association)
+   * instead of dropping them.
+   * @default {false}
+   */
+  udpFragments?: boolean;
   /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
@@ -142,9 +184,11 @@ export interface ServeOptions {
    */
   protocols?: Partial<ProtocolSwitches>;
   /**
-   * Serve SOCKS4/4A even when users are configured. Its USERID is not a
-   * password, so SOCKS4 clients are then served unauthenticated (their
-   * requests carry `user: null` and `protocol: "socks4"` for the rules).
+   * Serve SOCKS4/4A even when users (or GSS-API) are configured. Its USERID
+   * is not a password, so SOCKS4 clients are then served unauthenticated
+   * (their requests carry `user: null` and `protocol: "socks4"` for the
+   * rules). HTTP proxy clients authenticate with Basic against the users;
+   * with GSS-API as the only method, HTTP is not served.
    * @default {false}
    */
   allowSocks4WithUsers?: boolean;
@@ -163,6 +207,29 @@ export interface ServeOptions {
   reusePort?: boolean;
   /** Aborting it starts a graceful shutdown. */
   signal?: AbortSignal;
+}
+
+/** Options of {@linkcode ServeOptions.gssapi}. */
+export interface GssapiOptions {
+  /** The keytab with the service's keys. */
+  keytab: string;
+  /**
+   * The service clients ask tickets for: the first component of the
+   * service principal (`rcmd` for `rcmd/proxy.example@REALM`, what curl and
+   * most SOCKS clients use).
+   */
+  service: string;
+  /**
+   * The protection levels the server agrees to: 0 none (curl asks for it),
+   * 1 integrity, 2 confidentiality.
+   * @default {[1, 2]}
+   */
+  protection?: readonly GssProtection[];
+  /**
+   * The shared library to load.
+   * @default {"libgssapi_krb5.so.2"}
+   */
+  library?: string;
 }
 
 /** Options of {@linkcode Socks5Server.shutdown}. */
@@ -214,11 +281,41 @@ const _WARN_INTERVAL_MS = 10_000;
  * @throws {NetError} When a listener cannot be bound.
  */
 export async function startServer(
-  options: ServeOptions & { network: Network; resolver: Resolver },
+  options: ServeOptions & {
+    network: Network;
+    resolver: Resolver;
+    loadGssapi?: GssLoader;
+  },
 ): Promise<Socks5Server> {
-  const server = new _Server(options);
-  await server.listen(options.network, options.reusePort ?? false);
+  const gssapi = options.gssapi
+    ? await _acquireGssapi(options.gssapi, options.loadGssapi)
+    : null;
+  let server;
+  try {
+    server = new _Server(options, gssapi);
+    await server.listen(options.network, options.reusePort ?? false);
+  } catch (error) {
+    gssapi?.credential.close();
+    throw error;
+  }
   return server;
+}
+
+async function _acquireGssapi(
+  options: GssapiOptions,
+  load: GssLoader | undefined,
+): Promise<GssServerSettings> {
+  if (!load) throw new TypeError("This runtime cannot load a GSS-API library");
+  if (!options.keytab || !options.service) {
+    throw new TypeError("GSS-API needs both a keytab and a service name");
+  }
+  const protection = options.protection ?? [1, 2];
+  if (protection.length === 0) {
+    throw new RangeError("GSS-API needs at least one protection level");
+  }
+  const api = await load(options.library);
+  const credential = await api.acceptor({ keytab: options.keytab });
+  return { credential, service: options.service, protection };
 }
 
 /**
@@ -230,14 +327,36 @@ export async function startServer(
  * @returns The running server, once every listener is bound.
  */
 export function serveWith(
-  runtime: { network: Network; resolver: Resolver },
+  runtime: { network: Network; resolver: Resolver; loadGssapi?: GssLoader },
   options: ServeOptions = {},
 ): Promise<Socks5Server> {
   return startServer({
     ...options,
     network: options.network ?? runtime.network,
     resolver: options.resolver ?? runtime.resolver,
+    ...(runtime.loadGssapi ? { loadGssapi: runtime.loadGssapi } : {}),
   });
+}
+
+/** The outbound source address, refused where the runtime cannot bind it. */
+function _sourceAddress(
+  options: ServeOptions & { network: Network },
+): string | null {
+  const source = options.outboundAddress;
+  if (source === undefined) return null;
+  if (ipFamily(source) === null) {
+    throw new TypeError(
+      `Outbound address ${JSON.stringify(source)} is not an IP literal`,
+    );
+  }
+  if (!options.network.canBindSource) {
+    throw new TypeError(
+      "This runtime cannot bind a source address for outbound connections " +
+        "(Deno's connect has no such option); run on Bun or the executable " +
+        "to use outboundAddress (--outbound-address).",
+    );
+  }
+  return canonicalIp(source);
 }
 
 class _Server implements Socks5Server {
@@ -247,6 +366,7 @@ class _Server implements Socks5Server {
   #context: ServerContext;
   #addresses: Array<{ hostname: string; port: number }>;
   #credentials: CredentialStore | null;
+  #gssapi: GssServerSettings | null;
   #listeners: Listener[] = [];
   #sessions = new Set<Session>();
   #maxSessions: number;
@@ -262,6 +382,7 @@ class _Server implements Socks5Server {
 
   constructor(
     options: ServeOptions & { network: Network; resolver: Resolver },
+    gssapi: GssServerSettings | null,
   ) {
     const listen = options.listen === undefined
       ? [{}]
@@ -279,7 +400,10 @@ class _Server implements Socks5Server {
         : null);
     this.#credentials = credentials;
     const exposed = this.#addresses.filter((a) => !isLoopback(a.hostname));
-    if (exposed.length > 0 && !credentials && !options.allowOpenProxy) {
+    this.#gssapi = gssapi;
+    if (
+      exposed.length > 0 && !credentials && !gssapi && !options.allowOpenProxy
+    ) {
       throw new TypeError(
         `Refusing to listen on ${
           exposed[0]!.hostname
@@ -315,16 +439,27 @@ class _Server implements Socks5Server {
     this.metrics = options.metrics ?? new MemoryMetrics();
     const logger: Logger = options.logger ?? silentLogger;
     const externalAddress = options.externalAddress ?? null;
+    const sourceAddress = _sourceAddress(options);
     this.#context = {
       credentials,
+      gssapi,
       ruleset,
-      outbound: options.outbound ?? new DirectOutbound({
+      outbound: options.outbound ?? new RoutedOutbound({
+        direct: new DirectOutbound({
+          network: options.network,
+          resolver: options.resolver,
+          ruleset,
+          logger,
+          externalAddress,
+          udpLookupTimeout: timeouts.connect,
+          sourceAddress,
+          udpPortRange: options.udpPortRange ?? null,
+        }),
+        upstream: options.upstream ?? [],
         network: options.network,
         resolver: options.resolver,
         ruleset,
-        logger,
-        externalAddress,
-        udpLookupTimeout: timeouts.connect,
+        sourceAddress,
       }),
       network: options.network,
       logger,
@@ -338,8 +473,14 @@ class _Server implements Socks5Server {
         ...options.commands,
       } satisfies CommandSwitches,
       externalAddress,
+      advertisedAddress: options.advertisedAddress ?? null,
+      udpPortRange: options.udpPortRange ?? null,
+      udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
-      protocols: _protocols(options, credentials !== null),
+      protocols: _protocols(options, {
+        users: credentials !== null,
+        gssapi: gssapi !== null,
+      }),
       proxyProtocolFrom: (options.proxyProtocolFrom ?? []).map(parseCidr),
     };
     this.#signal = options.signal;
@@ -368,9 +509,19 @@ class _Server implements Socks5Server {
         address: formatAddress(
           toSocksAddress(listener.addr.hostname, listener.addr.port),
         ),
-        auth: this.#credentials ? "username/password" : "none",
+        auth: [
+          ...(this.#gssapi ? ["gssapi"] : []),
+          ...(this.#credentials ? ["username/password"] : []),
+        ].join(", ") || "none",
       });
       this.#loops.push(this.#acceptLoop(listener));
+    }
+    const route = this.#context.outbound;
+    if (route instanceof RoutedOutbound && route.defaultChain.length > 0) {
+      // Hops as their display form: credentials never reach the log.
+      this.#context.logger.log("info", "upstream", {
+        chain: route.defaultChain.join(" -> "),
+      });
     }
     this.#signal?.addEventListener("abort", () => this.shutdown(), {
       once: true,
@@ -423,6 +574,7 @@ class _Server implements Socks5Server {
       }
     }
     this.#context.watchdog.close();
+    this.#gssapi?.credential.close();
     this.#context.logger.log("info", "stopped");
     this.#resolveFinished();
     return this.finished;
@@ -510,10 +662,15 @@ class _Server implements Socks5Server {
   }
 }
 
-/** The protocols served: SOCKS4 needs explicit consent once users exist. */
+/**
+ * The protocols served. SOCKS4 cannot authenticate, so it needs explicit
+ * consent once any method is configured; HTTP authenticates with Basic
+ * against the users, so with GSS-API as the only method it is off (there is
+ * no Negotiate here).
+ */
 function _protocols(
   options: ServeOptions,
-  authenticated: boolean,
+  auth: { users: boolean; gssapi: boolean },
 ): ProtocolSwitches {
   const chosen = {
     socks5: true,
@@ -521,7 +678,10 @@ function _protocols(
     http: true,
     ...options.protocols,
   };
-  if (authenticated && !options.allowSocks4WithUsers) chosen.socks4 = false;
+  if ((auth.users || auth.gssapi) && !options.allowSocks4WithUsers) {
+    chosen.socks4 = false;
+  }
+  if (auth.gssapi && !auth.users) chosen.http = false;
   if (!chosen.socks5 && !chosen.socks4 && !chosen.http) {
     throw new RangeError("Every protocol is disabled: nothing would be served");
   }

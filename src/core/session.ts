@@ -16,6 +16,7 @@ import type {
   Responder,
 } from "../commands/context.ts";
 import type {
+  AcceptedRequest,
   HandshakeProgress,
   HandshakeStage,
   ProxyProtocol,
@@ -40,6 +41,7 @@ import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
 import { closeQuietly } from "./close_quietly.ts";
+import type { DatagramProtection } from "./gss_protected_connection.ts";
 import type { CommandSwitches, ServerContext } from "./context.ts";
 import { FrameReader } from "./frame_reader.ts";
 import type { ByteCounter } from "./relay.ts";
@@ -70,6 +72,8 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
    * too) when its first byte starts no served protocol.
    */
   protocol: ProxyProtocol | null = null;
+  /** {@linkcode CommandContext}: how UDP datagrams are sealed, if at all. */
+  datagramProtection: DatagramProtection | null = null;
   /** The server address the client reached. */
   readonly local: NetAddress;
   /** Client → destination payload bytes. */
@@ -240,7 +244,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   async #handshakeAndRun(): Promise<void> {
     const server = this.#server;
     const reader = new FrameReader(this.#conn);
-    let accepted;
+    let accepted: AcceptedRequest | undefined;
     try {
       this.#client = await readPrelude(
         reader,
@@ -265,7 +269,13 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
         this.signal,
       );
     } finally {
-      this.leftover = reader.rest();
+      this.leftover = (accepted?.protection?.reader ?? reader).rest();
+    }
+    if (accepted.protection) {
+      // From here on every byte, error replies included, goes through the
+      // protecting wrapper.
+      this.#conn = accepted.protection.connection;
+      this.datagramProtection = accepted.protection.datagrams;
     }
     this.#view = accepted.client ?? null;
     this.stage = "command";

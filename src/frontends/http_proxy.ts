@@ -82,7 +82,8 @@ export const httpFrontEnd: FrontEnd = async (
   progress.commandLabel = "connect";
   progress.destination = target.destination;
   let user: string | null = null;
-  if (settings.credentials) {
+  // GSS-API alone cannot be spoken here: without users nobody gets in.
+  if (settings.credentials || settings.gssapi) {
     progress.stage = "auth";
     user = await _authenticate(head, settings, signal);
     progress.user = user;
@@ -119,7 +120,7 @@ async function _authenticate(
 ): Promise<string> {
   const offered = basicProxyCredentials(head);
   let accepted = false;
-  if (offered) {
+  if (offered && settings.credentials) {
     const verdict = settings.credentials!.verify(
       offered.username,
       offered.password,

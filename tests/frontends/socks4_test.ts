@@ -3,6 +3,7 @@ import type { RuleRequest } from "../../src/policy/ruleset.ts";
 import { RawClient, toHex } from "../_helpers/raw_client.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
+import { fakeGssLoader } from "../_helpers/fake_gss.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 
@@ -147,4 +148,22 @@ Deno.test("SOCKS4 is closed without a reply when users are configured, unless al
     await client.send(request);
     assert.equal(await client.closedByPeer(), true);
   });
+});
+
+Deno.test("with GSS-API as the only method, SOCKS4 and HTTP are closed without a reply", async () => {
+  const fake = fakeGssLoader();
+  await using s = await startServer(
+    { gssapi: { keytab: "/fake.keytab", service: "rcmd" } },
+    { loadGssapi: fake.load },
+  );
+  for (
+    const bytes of [
+      "04 01 00 50 7f 00 00 01 00",
+      toHex(enc("CONNECT 127.0.0.1:80 HTTP/1.1\r\n\r\n")),
+    ]
+  ) {
+    using client = await RawClient.open(s.addr);
+    await client.send(bytes);
+    assert.equal(await client.closedByPeer(), true, bytes);
+  }
 });
