@@ -246,11 +246,15 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     const reader = new FrameReader(this.#conn);
     let accepted: AcceptedRequest | undefined;
     try {
-      this.#client = await readPrelude(
-        reader,
-        this.#client,
-        server.proxyProtocolFrom,
-      );
+      // Without trusted balancers there is no prelude: no extra await on
+      // every connection.
+      if (server.proxyProtocolFrom.length > 0) {
+        this.#client = await readPrelude(
+          reader,
+          this.#client,
+          server.proxyProtocolFrom,
+        );
+      }
       const first = (await reader.peek(1))[0]!;
       const sniffed = frontEndFor(first, server.protocols);
       if (sniffed === null) {
