@@ -61,11 +61,11 @@ export const STATUS_PAGE_HTML: string = `<!doctype html>
     <h2>Throughput, last minutes</h2>
     <svg id="throughput" viewBox="0 0 800 180" preserveAspectRatio="none" role="img" aria-label="throughput chart">
       <line x1="0" y1="179" x2="800" y2="179" stroke="#e5e7eb"/>
-      <polyline id="up-line" fill="none" stroke="var(--up)" stroke-width="2" points=""/>
-      <polyline id="down-line" fill="none" stroke="var(--down)" stroke-width="2" points=""/>
-      <text id="chart-max" x="4" y="14" font-size="12" fill="#6b7280"></text>
+      <polygon id="down-area" fill="var(--down)" fill-opacity="0.12" points=""/>
+      <polyline id="down-line" fill="none" stroke="var(--down)" stroke-width="2" vector-effect="non-scaling-stroke" points=""/>
+      <polyline id="up-line" fill="none" stroke="var(--up)" stroke-width="2" stroke-dasharray="6 4" vector-effect="non-scaling-stroke" points=""/>
     </svg>
-    <div class="legend"><span><i style="background:var(--up)"></i>up</span><span><i style="background:var(--down)"></i>down</span><span id="chart-span" class="empty"></span></div>
+    <div class="legend"><span><i style="background:var(--up)"></i>up</span><span><i style="background:var(--down)"></i>down</span><span id="chart-max"></span> <span id="chart-span" class="empty"></span></div>
   </section>
   <section class="wide">
     <h2>Active sessions</h2>
@@ -125,9 +125,11 @@ function chart(points) {
     (i / n * 800).toFixed(1) + "," + (179 - p[key] / max * 160).toFixed(1)).join(" ");
   $("up-line").setAttribute("points", line("up"));
   $("down-line").setAttribute("points", line("down"));
+  $("down-area").setAttribute("points",
+    points.length > 1 ? "0,179 " + line("down") + " 800,179" : "");
   $("chart-max").textContent = "peak " + bytes(max) + "/s";
   const span = points.length > 1 ? (points.at(-1).t - points[0].t) / 1000 : 0;
-  $("chart-span").textContent = points.length + " points over " + age(span);
+  $("chart-span").textContent = "(" + points.length + " points over " + age(span) + ")";
 }
 function render(s) {
   $("build").textContent = s.build.version + " on " + s.build.runtime + " " + s.build.runtimeVersion;
