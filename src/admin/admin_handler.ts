@@ -8,6 +8,7 @@
 
 import type { SessionInfo } from "../core/session_info.ts";
 import type { ConfigStatus } from "../observability/config_status.ts";
+import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type MetricsDump } from "../observability/metrics.ts";
 import type { ProcessStats } from "../runtime/runtime.ts";
 import { hasToken } from "./admin_auth.ts";
@@ -59,6 +60,11 @@ export interface AdminHandlerOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Logs each request at debug level: method, path, status; never a header.
+   * @default {silentLogger}
+   */
+  logger?: Logger;
 }
 
 /** A running admin handler: it samples throughput until closed. */
@@ -177,31 +183,43 @@ export function createAdminHandler(
       ),
   };
 
+  const logger = options.logger ?? silentLogger;
+  const answer = async (request: Request, path: string) => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return _text(405, "Method not allowed\n", { allow: "GET, HEAD" });
+    }
+    // Probes stay open: they tell only whether the process is up and
+    // accepting, and load balancers rarely send credentials.
+    if (path === "/healthz") return _text(200, "ok\n");
+    if (path === "/readyz") {
+      return options.source.draining()
+        ? _text(503, "draining\n")
+        : _text(200, "ready\n");
+    }
+    const route = routes[path];
+    if (route === undefined) return _text(404, "Not found\n");
+    if (
+      token !== null && !hasToken(request.headers.get("authorization"), token)
+    ) {
+      return _text(401, "Unauthorized\n", {
+        "www-authenticate": 'Basic realm="socks5-deno admin", charset="UTF-8"',
+      });
+    }
+    return await route();
+  };
+
   return {
     async handle(request) {
       const path = new URL(request.url).pathname;
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        return _text(405, "Method not allowed\n", { allow: "GET, HEAD" });
-      }
-      // Probes stay open: they tell only whether the process is up and
-      // accepting, and load balancers rarely send credentials.
-      if (path === "/healthz") return _text(200, "ok\n");
-      if (path === "/readyz") {
-        return options.source.draining()
-          ? _text(503, "draining\n")
-          : _text(200, "ready\n");
-      }
-      const route = routes[path];
-      if (route === undefined) return _text(404, "Not found\n");
-      if (
-        token !== null && !hasToken(request.headers.get("authorization"), token)
-      ) {
-        return _text(401, "Unauthorized\n", {
-          "www-authenticate":
-            'Basic realm="socks5-deno admin", charset="UTF-8"',
+      const response = await answer(request, path);
+      if (logger.enabled("debug")) {
+        logger.log("debug", "admin request", {
+          method: request.method,
+          path,
+          status: response.status,
         });
       }
-      return await route();
+      return response;
     },
     close,
     [Symbol.dispose]: close,

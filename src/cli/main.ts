@@ -148,6 +148,7 @@ export async function main(
         config: configStatus,
         processStats: () => host.stats(),
         token: config.adminToken,
+        logger,
       });
       admins.push(admin);
       const { hostname, port } = admin.addr;

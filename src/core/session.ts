@@ -330,6 +330,15 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       command: accepted.command,
       destination: accepted.destination,
     };
+    if (server.logger.enabled("debug")) {
+      server.logger.log("debug", "request", {
+        client: formatHostPort(this.#client.hostname, this.#client.port),
+        user: accepted.user,
+        protocol: this.protocol,
+        command: accepted.command,
+        destination: formatAddress(accepted.destination),
+      });
+    }
     if (!server.commands[_SWITCH_BY_COMMAND[accepted.command]]) {
       throw new SocksError(
         Reply.COMMAND_NOT_SUPPORTED,
