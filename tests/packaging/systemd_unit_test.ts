@@ -1,7 +1,7 @@
 /**
  * The systemd unit in examples/: sandboxed as documented, its flags exist
- * in the option table, and `systemd-analyze verify` accepts it (skipped
- * when systemd-analyze is not installed).
+ * in the option table, and `systemd-analyze verify` accepts it (skipped,
+ * in CI too, when systemd-analyze is not installed).
  *
  * @module
  */
@@ -45,9 +45,10 @@ Deno.test("examples/socks5-deno.service uses only flags the option table has", (
 
 Deno.test({
   name: "systemd-analyze verify accepts examples/socks5-deno.service",
-  ignore: analyze.ignore,
+  // Skipped without systemd-analyze, in CI too: systemd is not a package
+  // this project installs.
+  ignore: analyze.missing !== undefined,
   async fn() {
-    analyze.assertAvailable();
     // verify checks that ExecStart exists: point it at the built
     // executable instead of /usr/local/bin.
     const dir = await Deno.makeTempDir({ prefix: "socks5-unit-" });
