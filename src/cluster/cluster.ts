@@ -73,6 +73,7 @@ export interface Cluster {
 class _WorkerHandle {
   readonly worker: Worker;
   #waiters = new Map<string, (message: FromWorker) => void>();
+  #gone = false;
   stopped: Promise<void>;
   #stop!: () => void;
 
@@ -96,7 +97,7 @@ class _WorkerHandle {
       this.#waiters.delete(key);
       if (message.type === "stopped") {
         this.worker.terminate();
-        this.#stop();
+        this.#stopped();
       }
     };
     // A worker that cannot even load (for example without --allow-read for
@@ -114,11 +115,27 @@ class _WorkerHandle {
       for (const wake of this.#waiters.values()) wake(message);
       this.#waiters.clear();
       this.worker.terminate();
-      this.#stop();
+      this.#stopped();
     };
   }
 
+  /**
+   * A terminated worker answers nothing: whoever still waits (a scrape
+   * during shutdown) gets "failed" instead of waiting forever, which would
+   * also hold up the admin listener's shutdown.
+   */
+  #stopped(): void {
+    this.#gone = true;
+    const gone: FromWorker = { type: "failed", message: "Worker stopped" };
+    for (const wake of this.#waiters.values()) wake(gone);
+    this.#waiters.clear();
+    this.#stop();
+  }
+
   request(message: ToWorker, reply: string): Promise<FromWorker> {
+    if (this.#gone) {
+      return Promise.resolve({ type: "failed", message: "Worker stopped" });
+    }
     return new Promise((resolve) => {
       this.#waiters.set(reply, resolve);
       this.worker.postMessage(message);

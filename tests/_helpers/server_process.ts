@@ -95,6 +95,7 @@ export class ServerProcess implements AsyncDisposable {
   #stdout: Promise<string>;
   #stopped: Promise<void> | undefined;
   #exited = false;
+  #allRead = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -102,6 +103,11 @@ export class ServerProcess implements AsyncDisposable {
     this.#stdout = new Response(child.stdout).text();
     child.status.then(() => {
       this.#exited = true;
+    });
+    // Waiters give up only once every line the process wrote was read: a
+    // line may still be in the pipe when the exit is known.
+    Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
+      this.#allRead = true;
       this.#wake();
     });
   }
@@ -343,7 +349,7 @@ export class ServerProcess implements AsyncDisposable {
       if (ready()) {
         done();
         resolve();
-      } else if (this.#exited) {
+      } else if (this.#allRead) {
         done();
         reject(new Error(`Server exited before ${what}\n${this.log}`));
       }
