@@ -95,7 +95,6 @@ export class ServerProcess implements AsyncDisposable {
   #stdout: Promise<string>;
   #stopped: Promise<void> | undefined;
   #exited = false;
-  #allRead = false;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -105,11 +104,6 @@ export class ServerProcess implements AsyncDisposable {
     // reported before the last lines (the "stopped" one) have been read.
     Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
       this.#exited = true;
-    });
-    // Waiters give up only once every line the process wrote was read: a
-    // line may still be in the pipe when the exit is known.
-    Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
-      this.#allRead = true;
       this.#wake();
     });
   }
@@ -355,7 +349,7 @@ export class ServerProcess implements AsyncDisposable {
       if (ready()) {
         done();
         resolve();
-      } else if (this.#allRead) {
+      } else if (this.#exited) {
         done();
         reject(new Error(`Server exited before ${what}\n${this.log}`));
       }
