@@ -333,6 +333,11 @@ export class MemoryMetrics implements Metrics {
     const names = METRIC_FAMILIES[name].labels;
     const out = [];
     for (const [key, value] of this.#values) {
+      // The cheap test first: this runs for every key of every family.
+      if (
+        !key.startsWith(name) ||
+        (key.length > name.length && key[name.length] !== _SEP)
+      ) continue;
       const parts = key.split(_SEP);
       if (parts[0] !== name) continue;
       const labels: Record<string, string> = {};
