@@ -92,6 +92,10 @@ export async function parseCli(
     await option.apply(draft, value as string & string[] & boolean);
   }
   _finishUsers(draft);
+  const c = draft.config;
+  if (c.adminToken !== null && !c.adminListen && !c.metricsListen) {
+    throw new UsageError("--admin-token-file: needs --admin (or --metrics)");
+  }
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);

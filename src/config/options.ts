@@ -374,7 +374,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "PATH",
     section: "Observability",
     help:
-      "Require this file's token on the admin listener (but /healthz, /readyz): Authorization: Bearer TOKEN, or basic auth with TOKEN as password.",
+      "Require this file's token on every admin path but /healthz and /readyz: Authorization: Bearer TOKEN, or basic auth with TOKEN as password.",
     defaultText: "none",
     async apply(draft, path: string) {
       let text: string;

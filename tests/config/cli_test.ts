@@ -479,3 +479,13 @@ Deno.test("parseCli() refuses --admin-token-file without echoing it when the tok
   assert.match(error.message, /^--admin-token-file: expected one token/);
   assert.doesNotMatch(error.message, /hunter2/);
 });
+
+Deno.test("parseCli() refuses --admin-token-file when no admin listener is set", async () => {
+  const tokens = files({ "t": "0123456789abcdef0123\n" });
+  await assert.rejects(
+    () => parseCli(["--admin-token-file", "t"], tokens.read),
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message === "--admin-token-file: needs --admin (or --metrics)",
+  );
+});
