@@ -56,7 +56,11 @@ Deno.test("deno publish --dry-run passes and would upload the library only", asy
     assert.ok(files.includes(wanted), `${wanted} missing from:\n${text}`);
   }
   for (const file of files) {
-    assert.match(file, /^(LICENSE|README\.md|deno\.json|src\/.+\.ts)$/, file);
+    assert.match(
+      file,
+      /^(LICENSE|README\.md|deno\.json|docs\/status-page\.png|src\/.+\.ts)$/,
+      file,
+    );
     assert.doesNotMatch(file, /^src\/(cli|config)\//, file);
   }
   assert.ok(!files.some((f) => f.startsWith("tests/")));
