@@ -10,6 +10,7 @@ import type { AdminSource } from "../admin/admin_handler.ts";
 import { type AdminServer, serveAdmin } from "../admin/serve_admin.ts";
 import { startCluster } from "../cluster/cluster.ts";
 import { parseCli, VERSION } from "../config/cli.ts";
+import { runProbe } from "./probe.ts";
 import { helpText } from "../config/help.ts";
 import { UsageError } from "../config/values.ts";
 import { serveWith, type ShutdownOptions } from "../core/server.ts";
@@ -57,6 +58,7 @@ export async function main(
   runtime: Runtime,
   host: ProcessHost,
 ): Promise<number> {
+  if (args[0] === "probe") return runProbe(args.slice(1), runtime, host);
   let config;
   try {
     config = await parseCli(args, (path) => host.readTextFile(path));

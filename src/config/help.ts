@@ -41,7 +41,8 @@ function _plain(text: string): string {
 export function helpText(programName: string): string {
   let out =
     `socks5-deno ${VERSION}: a SOCKS5 proxy server (RFC 1928, RFC 1929)\n\n` +
-    `Usage: ${programName} [options]\n`;
+    `Usage: ${programName} [options]\n` +
+    `       ${programName} probe [--json] socks5://[user:pass@]host:port\n`;
   for (const section of SECTIONS) {
     const heading = section === "Timeouts"
       ? "Timeouts (a number with unit ms, s, m or h; a bare number is seconds; 0 = none)"

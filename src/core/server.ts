@@ -17,11 +17,13 @@ import {
 } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import { type Outbound, UDP_DROP_REASONS } from "../outbound/outbound.ts";
+import type { PortRange } from "../outbound/port_range.ts";
+import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
-import { isLoopback } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
@@ -97,6 +99,38 @@ export interface ServeOptions {
    * address, Happy Eyeballs) built from `network` and `resolver`.
    */
   outbound?: Outbound;
+  /**
+   * The default upstream chain: proxy URLs (`socks5://[user:pass@]host:port`,
+   * `socks4a://`, `socks4://`, `http://`), first hop first. A request's own
+   * `via` (from the rules) replaces it.
+   * @default {[] (direct)}
+   */
+  upstream?: readonly string[];
+  /**
+   * Source address for outbound TCP connections (direct, or to the first
+   * upstream hop). Needs a runtime whose network can bind one
+   * (`Network.canBindSource`: Bun, not Deno).
+   * @default {the system's choice}
+   */
+  outboundAddress?: string;
+  /**
+   * Ports for UDP relay sockets (client side and outbound side), inclusive.
+   * @default {any free port}
+   */
+  udpPortRange?: PortRange;
+  /**
+   * The address BIND and UDP ASSOCIATE replies name, when clients must use
+   * another address than the one the sockets are bound on (behind NAT).
+   * @default {the bound address}
+   */
+  advertisedAddress?: string;
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1–127, the high
+   * bit on the last; a 5 s timer and a 65507-byte cap per association)
+   * instead of dropping them.
+   * @default {false}
+   */
+  udpFragments?: boolean;
   /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
@@ -240,6 +274,27 @@ export function serveWith(
   });
 }
 
+/** The outbound source address, refused where the runtime cannot bind it. */
+function _sourceAddress(
+  options: ServeOptions & { network: Network },
+): string | null {
+  const source = options.outboundAddress;
+  if (source === undefined) return null;
+  if (ipFamily(source) === null) {
+    throw new TypeError(
+      `Outbound address ${JSON.stringify(source)} is not an IP literal`,
+    );
+  }
+  if (!options.network.canBindSource) {
+    throw new TypeError(
+      "This runtime cannot bind a source address for outbound connections " +
+        "(Deno's connect has no such option); run on Bun or the executable " +
+        "to use outboundAddress (--outbound-address).",
+    );
+  }
+  return canonicalIp(source);
+}
+
 class _Server implements Socks5Server {
   addrs: readonly NetAddress[] = [];
   readonly finished: Promise<void>;
@@ -315,16 +370,26 @@ class _Server implements Socks5Server {
     this.metrics = options.metrics ?? new MemoryMetrics();
     const logger: Logger = options.logger ?? silentLogger;
     const externalAddress = options.externalAddress ?? null;
+    const sourceAddress = _sourceAddress(options);
     this.#context = {
       credentials,
       ruleset,
-      outbound: options.outbound ?? new DirectOutbound({
+      outbound: options.outbound ?? new RoutedOutbound({
+        direct: new DirectOutbound({
+          network: options.network,
+          resolver: options.resolver,
+          ruleset,
+          logger,
+          externalAddress,
+          udpLookupTimeout: timeouts.connect,
+          sourceAddress,
+          udpPortRange: options.udpPortRange ?? null,
+        }),
+        upstream: options.upstream ?? [],
         network: options.network,
         resolver: options.resolver,
         ruleset,
-        logger,
-        externalAddress,
-        udpLookupTimeout: timeouts.connect,
+        sourceAddress,
       }),
       network: options.network,
       logger,
@@ -339,6 +404,9 @@ class _Server implements Socks5Server {
         ...options.commands,
       } satisfies CommandSwitches,
       externalAddress,
+      advertisedAddress: options.advertisedAddress ?? null,
+      udpPortRange: options.udpPortRange ?? null,
+      udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
     };
     this.#signal = options.signal;
@@ -368,6 +436,13 @@ class _Server implements Socks5Server {
         auth: this.#credentials ? "username/password" : "none",
       });
       this.#loops.push(this.#acceptLoop(listener));
+    }
+    const route = this.#context.outbound;
+    if (route instanceof RoutedOutbound && route.defaultChain.length > 0) {
+      // Hops as their display form: credentials never reach the log.
+      this.#context.logger.log("info", "upstream", {
+        chain: route.defaultChain.join(" -> "),
+      });
     }
     this.#signal?.addEventListener("abort", () => this.shutdown(), {
       once: true,

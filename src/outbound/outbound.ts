@@ -1,8 +1,8 @@
 /**
  * The outbound side of a request: where its connection, its BIND listener or
  * its UDP datagrams go. Chosen per request: direct (resolve, check the rules
- * per address, dial) or, later, an upstream proxy that receives the name
- * itself.
+ * per address, dial) or an upstream proxy chain that receives the name
+ * itself (`src/outbound/route.ts` chooses).
  *
  * @module
  */
@@ -17,6 +17,18 @@ export interface OutboundRequest {
   rule: RuleRequest;
   /** The server address the client's connection reached. */
   local: NetAddress;
+  /**
+   * The upstream chain for this request (proxy URLs such as
+   * `socks5://user:pass@host:port`, first hop first), as the rules chose
+   * it: absent means the server's default route (`--upstream`, else
+   * direct), empty means direct.
+   */
+  via?: readonly string[];
+  /**
+   * The source address for this request's outbound connections, as the
+   * rules chose it; absent means the server's `--outbound-address`.
+   */
+  source?: string;
 }
 
 /** A BIND in progress: listening, waiting for the expected peer. */
@@ -42,6 +54,7 @@ export const UDP_DROP_REASONS = [
   "unsolicited",
   "malformed",
   "fragment",
+  "reassembly",
   "foreign_source",
   "oversized",
 ] as const;
