@@ -92,6 +92,7 @@ export async function parseCli(
     await option.apply(draft, value as string & string[] & boolean);
   }
   _finishUsers(draft);
+  _finishGssapi(draft);
   const c = draft.config;
   if (c.adminToken !== null && !c.adminListen && !c.metricsListen) {
     throw new UsageError("--admin-token-file: needs --admin (or --metrics)");
@@ -117,6 +118,16 @@ function _finishUsers(draft: ConfigDraft): void {
   if (draft.users.size > 0) draft.config.serve.users = draft.users;
 }
 
+function _finishGssapi(draft: ConfigDraft): void {
+  const gssapi = draft.config.serve.gssapi;
+  if (gssapi === undefined) return;
+  if (!gssapi.keytab || !gssapi.service) {
+    throw new UsageError(
+      "GSS-API needs both --gssapi-keytab and --gssapi-service",
+    );
+  }
+}
+
 /** The same configuration with its keys in a stable, documented order. */
 function _ordered(config: CliConfig): CliConfig {
   const s = config.serve;
@@ -125,6 +136,7 @@ function _ordered(config: CliConfig): CliConfig {
     const key of [
       "listen",
       "users",
+      "gssapi",
       "allowOpenProxy",
       "blockInternalDestinations",
       "allowDestinations",

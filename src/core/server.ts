@@ -9,6 +9,7 @@ import {
   type CredentialStore,
   StaticCredentials,
 } from "../auth/credential_store.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import {
   MemoryMetrics,
@@ -25,7 +26,9 @@ import { permitAll, type Ruleset } from "../policy/ruleset.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
+import type { GssLoader } from "../runtime/gssapi.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
+import type { GssProtection } from "../protocol/gssapi.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
 import { closeQuietly } from "./close_quietly.ts";
 import {
@@ -66,6 +69,11 @@ export interface ServeOptions {
   users?: Record<string, string> | Map<string, string>;
   /** A custom credential check; takes precedence over `users`. */
   credentials?: CredentialStore;
+  /**
+   * Offer the GSS-API method (RFC 1961, Kerberos) beside username/password.
+   * The runtime's GSS-API library is loaded by FFI only when this is set.
+   */
+  gssapi?: GssapiOptions;
   /**
    * Access rules.
    * @default {permitAll}
@@ -184,6 +192,29 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode ServeOptions.gssapi}. */
+export interface GssapiOptions {
+  /** The keytab with the service's keys. */
+  keytab: string;
+  /**
+   * The service clients ask tickets for: the first component of the
+   * service principal (`rcmd` for `rcmd/proxy.example@REALM`, what curl and
+   * most SOCKS clients use).
+   */
+  service: string;
+  /**
+   * The protection levels the server agrees to: 0 none (curl asks for it),
+   * 1 integrity, 2 confidentiality.
+   * @default {[1, 2]}
+   */
+  protection?: readonly GssProtection[];
+  /**
+   * The shared library to load.
+   * @default {"libgssapi_krb5.so.2"}
+   */
+  library?: string;
+}
+
 /** Options of {@linkcode Socks5Server.shutdown}. */
 export interface ShutdownOptions {
   /**
@@ -248,11 +279,41 @@ const _WARN_INTERVAL_MS = 10_000;
  * @throws {NetError} When a listener cannot be bound.
  */
 export async function startServer(
-  options: ServeOptions & { network: Network; resolver: Resolver },
+  options: ServeOptions & {
+    network: Network;
+    resolver: Resolver;
+    loadGssapi?: GssLoader;
+  },
 ): Promise<Socks5Server> {
-  const server = new _Server(options);
-  await server.listen(options.network, options.reusePort ?? false);
+  const gssapi = options.gssapi
+    ? await _acquireGssapi(options.gssapi, options.loadGssapi)
+    : null;
+  let server;
+  try {
+    server = new _Server(options, gssapi);
+    await server.listen(options.network, options.reusePort ?? false);
+  } catch (error) {
+    gssapi?.credential.close();
+    throw error;
+  }
   return server;
+}
+
+async function _acquireGssapi(
+  options: GssapiOptions,
+  load: GssLoader | undefined,
+): Promise<GssServerSettings> {
+  if (!load) throw new TypeError("This runtime cannot load a GSS-API library");
+  if (!options.keytab || !options.service) {
+    throw new TypeError("GSS-API needs both a keytab and a service name");
+  }
+  const protection = options.protection ?? [1, 2];
+  if (protection.length === 0) {
+    throw new RangeError("GSS-API needs at least one protection level");
+  }
+  const api = await load(options.library);
+  const credential = await api.acceptor({ keytab: options.keytab });
+  return { credential, service: options.service, protection };
 }
 
 /**
@@ -264,13 +325,14 @@ export async function startServer(
  * @returns The running server, once every listener is bound.
  */
 export function serveWith(
-  runtime: { network: Network; resolver: Resolver },
+  runtime: { network: Network; resolver: Resolver; loadGssapi?: GssLoader },
   options: ServeOptions = {},
 ): Promise<Socks5Server> {
   return startServer({
     ...options,
     network: options.network ?? runtime.network,
     resolver: options.resolver ?? runtime.resolver,
+    ...(runtime.loadGssapi ? { loadGssapi: runtime.loadGssapi } : {}),
   });
 }
 
@@ -302,6 +364,7 @@ class _Server implements Socks5Server {
   #context: ServerContext;
   #addresses: Array<{ hostname: string; port: number }>;
   #credentials: CredentialStore | null;
+  #gssapi: GssServerSettings | null;
   #listeners: Listener[] = [];
   #sessions = new Set<Session>();
   #maxSessions: number;
@@ -317,6 +380,7 @@ class _Server implements Socks5Server {
 
   constructor(
     options: ServeOptions & { network: Network; resolver: Resolver },
+    gssapi: GssServerSettings | null,
   ) {
     const listen = options.listen === undefined
       ? [{}]
@@ -334,7 +398,10 @@ class _Server implements Socks5Server {
         : null);
     this.#credentials = credentials;
     const exposed = this.#addresses.filter((a) => !isLoopback(a.hostname));
-    if (exposed.length > 0 && !credentials && !options.allowOpenProxy) {
+    this.#gssapi = gssapi;
+    if (
+      exposed.length > 0 && !credentials && !gssapi && !options.allowOpenProxy
+    ) {
       throw new TypeError(
         `Refusing to listen on ${
           exposed[0]!.hostname
@@ -373,6 +440,7 @@ class _Server implements Socks5Server {
     const sourceAddress = _sourceAddress(options);
     this.#context = {
       credentials,
+      gssapi,
       ruleset,
       outbound: options.outbound ?? new RoutedOutbound({
         direct: new DirectOutbound({
@@ -433,7 +501,10 @@ class _Server implements Socks5Server {
         address: formatAddress(
           toSocksAddress(listener.addr.hostname, listener.addr.port),
         ),
-        auth: this.#credentials ? "username/password" : "none",
+        auth: [
+          ...(this.#gssapi ? ["gssapi"] : []),
+          ...(this.#credentials ? ["username/password"] : []),
+        ].join(", ") || "none",
       });
       this.#loops.push(this.#acceptLoop(listener));
     }
@@ -545,6 +616,7 @@ class _Server implements Socks5Server {
       }
     }
     this.#context.watchdog.close();
+    this.#gssapi?.credential.close();
     this.#context.logger.log("info", "stopped");
     this.#resolveFinished();
     return this.finished;
