@@ -12,7 +12,6 @@
 import type { Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import { Reply } from "../protocol/constants.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import {
@@ -74,7 +73,7 @@ export const httpFrontEnd: FrontEnd = async (
   progress,
   signal,
 ) => {
-  const responder = new HttpResponder(conn, settings.metrics, progress);
+  const responder = new HttpResponder(conn, progress);
   progress.openResponder = responder;
   progress.stage = "request";
   const head = parseRequestHead(await readHeadLines(reader));
@@ -147,13 +146,13 @@ async function _authenticate(
  * Answers an HTTP proxy request: `200 Connection established` for a tunnel,
  * nothing for a forwarded request (the origin's response is the answer),
  * and a complete status response with `Connection: close` for a failure.
- * The access log and `replies_total` see the neutral (SOCKS5) reply code.
+ * The access log and `replies_total` (counted by the session) see the
+ * neutral (SOCKS5) reply code.
  */
 export class HttpResponder implements Responder {
   /** Set for a forwarded request: success is the origin's response. */
   forwarding = false;
   #conn: Connection;
-  #metrics: Metrics;
   #progress: HandshakeProgress;
   #replied = false;
 
@@ -161,12 +160,10 @@ export class HttpResponder implements Responder {
    * Creates the instance.
    *
    * @param conn The client connection.
-   * @param metrics Counts replies by (SOCKS5) code.
    * @param progress Records the last reply code for the access log.
    */
-  constructor(conn: Connection, metrics: Metrics, progress: HandshakeProgress) {
+  constructor(conn: Connection, progress: HandshakeProgress) {
     this.#conn = conn;
-    this.#metrics = metrics;
     this.#progress = progress;
   }
 
@@ -184,7 +181,7 @@ export class HttpResponder implements Responder {
   succeed(): Promise<void> {
     if (this.#replied) _alreadyReplied();
     this.#replied = true;
-    this.#record(Reply.SUCCEEDED);
+    this.#progress.reply = Reply.SUCCEEDED;
     if (this.forwarding) return Promise.resolve();
     return writeAll(this.#conn, CONNECT_ESTABLISHED);
   }
@@ -193,7 +190,7 @@ export class HttpResponder implements Responder {
   fail(error: unknown): Promise<void> {
     if (this.#replied) _alreadyReplied();
     this.#replied = true;
-    this.#record(replyFor(error));
+    this.#progress.reply = replyFor(error);
     return writeAll(
       this.#conn,
       encodeStatusResponse(
@@ -201,11 +198,6 @@ export class HttpResponder implements Responder {
         error instanceof HttpStatusError ? error.fields : [],
       ),
     );
-  }
-
-  #record(reply: Reply): void {
-    this.#progress.reply = reply;
-    this.#metrics.count("replies_total", 1, String(reply));
   }
 }
 

@@ -10,7 +10,6 @@
 import type { CommandName, Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import { Reply } from "../protocol/constants.ts";
 import { ProtocolError, SocksError } from "../protocol/errors.ts";
 import {
@@ -40,7 +39,7 @@ export const socks4FrontEnd: FrontEnd = async (
   progress,
 ) => {
   progress.stage = "request";
-  const responder = new Socks4Responder(conn, settings.metrics, progress);
+  const responder = new Socks4Responder(conn, progress);
   progress.openResponder = responder;
   let request;
   try {
@@ -72,12 +71,11 @@ export const socks4FrontEnd: FrontEnd = async (
 /**
  * Sends SOCKS4 replies: `00 5A` with the bound address for a success (BIND
  * sends two), `00 5B` with a zero address for any failure. The access log
- * and `replies_total` see the SOCKS5 code the failure maps to, so every
- * protocol's outcomes are counted alike.
+ * and `replies_total` (counted by the session) see the SOCKS5 code the
+ * outcome maps to, so every protocol's outcomes read alike.
  */
 export class Socks4Responder implements Responder {
   #conn: Connection;
-  #metrics: Metrics;
   #progress: HandshakeProgress;
   #replied = false;
 
@@ -85,12 +83,10 @@ export class Socks4Responder implements Responder {
    * Creates the instance.
    *
    * @param conn The client connection.
-   * @param metrics Counts replies by (SOCKS5) code.
    * @param progress Records the last reply code for the access log.
    */
-  constructor(conn: Connection, metrics: Metrics, progress: HandshakeProgress) {
+  constructor(conn: Connection, progress: HandshakeProgress) {
     this.#conn = conn;
-    this.#metrics = metrics;
     this.#progress = progress;
   }
 
@@ -121,7 +117,6 @@ export class Socks4Responder implements Responder {
 
   #send(reply: Reply, bound?: NetAddress): Promise<void> {
     this.#progress.reply = reply;
-    this.#metrics.count("replies_total", 1, String(reply));
     return writeAll(
       this.#conn,
       encodeSocks4Reply(
