@@ -35,7 +35,7 @@ const _COMMANDS: Readonly<Record<number, CommandName>> = {
 export const socks4FrontEnd: FrontEnd = async (
   reader,
   conn,
-  settings,
+  _settings,
   progress,
 ) => {
   progress.stage = "request";
