@@ -8,11 +8,21 @@
 
 import { startCluster } from "../cluster/cluster.ts";
 import { parseCli, VERSION } from "../config/cli.ts";
+import { ConfigState } from "../config/config_state.ts";
+import type { CliConfig } from "../config/options.ts";
 import { helpText } from "../config/help.ts";
 import { UsageError } from "../config/values.ts";
 import { serveWith, type ShutdownOptions } from "../core/server.ts";
+import { runCheck } from "./check.ts";
+import { runExplain } from "./explain.ts";
+import { runPasswd } from "./passwd.ts";
+import { createReloader } from "./reload.ts";
 import { createBatchedWriter } from "../observability/batched_writer.ts";
-import { createLogger, type Logger } from "../observability/logger.ts";
+import {
+  createLogger,
+  type Logger,
+  type LogLevel,
+} from "../observability/logger.ts";
 import { MemoryMetrics } from "../observability/metrics.ts";
 import {
   metricsHandler,
@@ -32,7 +42,13 @@ const _LOG_FLUSH_MS = 50;
 interface _Running {
   finished: Promise<void>;
   shutdown(options: ShutdownOptions): Promise<void>;
+  reload(config: CliConfig): Promise<void>;
   metrics: PrometheusSource;
+}
+
+/** A logger whose level and format a reload can change. */
+interface _SwitchableLogger extends Logger {
+  set(level: LogLevel, format: "text" | "json"): void;
 }
 
 /**
@@ -49,12 +65,17 @@ export async function main(
   runtime: Runtime,
   host: ProcessHost,
 ): Promise<number> {
-  let config;
+  if (args[0] === "check") return await runCheck(args.slice(1), host);
+  if (args[0] === "explain") return await runExplain(args.slice(1), host);
+  if (args[0] === "passwd") return await runPasswd(args.slice(1), host);
+  let config: CliConfig;
   try {
     config = await parseCli(args, (path) => host.readTextFile(path));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    host.writeStderr(`socks5-deno: ${error.message} (see --help)\n`);
+    for (const line of error.message.split("\n")) {
+      host.writeStderr(`socks5-deno: ${line} (see --help)\n`);
+    }
     return 2;
   }
   if (config.action === "help") {
@@ -67,18 +88,24 @@ export async function main(
     );
     return 0;
   }
+  return await _serve(args, config, runtime, host);
+}
 
+/** Serves until SIGINT/SIGTERM; SIGHUP reloads. */
+async function _serve(
+  args: readonly string[],
+  config: CliConfig,
+  runtime: Runtime,
+  host: ProcessHost,
+): Promise<number> {
   // Lines are batched so a busy server pays one write per interval rather
   // than one per session.
   const out = createBatchedWriter(
     (text) => host.writeStderr(text),
     _LOG_FLUSH_MS,
   );
-  const logger = createLogger({
-    level: config.logLevel,
-    format: config.logFormat,
-    write: out.write,
-  });
+  const logger = _switchableLogger(config, out.write);
+  const state = new ConfigState();
 
   // Signals first: a SIGTERM that arrives while the listeners are opening
   // must stop the server, not kill the process.
@@ -91,36 +118,43 @@ export async function main(
     logger.log("info", "shutting down", { graceMs });
     running?.shutdown({ graceMs });
   };
-  const removers = _handleSignals(host, logger, stop);
+  const reload = createReloader({
+    load: () => parseCli(args, (path) => host.readTextFile(path)),
+    setLog: (level, format) => logger.set(level, format),
+    apply: async (next) => {
+      if (!running) throw new Error("The server is still starting");
+      if (next.workers !== config.workers) {
+        throw new Error("--workers cannot change on reload: restart instead");
+      }
+      await running.reload(next);
+      config = next;
+    },
+    logger,
+    state,
+  });
+  const removers = _handleSignals(host, logger, stop, () => {
+    reload().then(out.flush);
+  });
+  const done = (code: number) => {
+    out.flush();
+    for (const remove of removers) remove();
+    return code;
+  };
+  for (const warning of config.warnings) logger.log("warn", warning);
   try {
     running = await _start(config, runtime, logger, out.flush, host);
   } catch (error) {
-    logger.log("error", "cannot start", {
-      error: error instanceof Error ? error.message : String(error),
-    });
-    out.flush();
-    for (const remove of removers) remove();
-    return 1;
+    logger.log("error", "cannot start", { error: _message(error) });
+    return done(1);
   }
   let metricsServer: HttpServerHandle | undefined;
   if (config.metricsListen) {
     try {
-      metricsServer = await runtime.serveHttp(
-        config.metricsListen,
-        metricsHandler(running.metrics),
-      );
-      const { hostname, port } = metricsServer.addr;
-      logger.log("info", "metrics listening", {
-        url: `http://${formatHostPort(hostname, port)}/metrics`,
-      });
+      metricsServer = await _serveMetrics(config, runtime, running, logger);
     } catch (error) {
-      logger.log("error", "cannot serve metrics", {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      logger.log("error", "cannot serve metrics", { error: _message(error) });
       await running.shutdown({ graceMs: 0 });
-      out.flush();
-      for (const remove of removers) remove();
-      return 1;
+      return done(1);
     }
   }
   out.flush();
@@ -133,8 +167,47 @@ export async function main(
   return 0;
 }
 
+async function _serveMetrics(
+  config: CliConfig,
+  runtime: Runtime,
+  running: _Running,
+  logger: Logger,
+): Promise<HttpServerHandle> {
+  const server = await runtime.serveHttp(
+    config.metricsListen!,
+    metricsHandler(running.metrics),
+  );
+  const { hostname, port } = server.addr;
+  logger.log("info", "metrics listening", {
+    url: `http://${formatHostPort(hostname, port)}/metrics`,
+  });
+  return server;
+}
+
+function _switchableLogger(
+  config: CliConfig,
+  write: (line: string) => void,
+): _SwitchableLogger {
+  let current = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    write,
+  });
+  return {
+    enabled: (level) => current.enabled(level),
+    log: (level, message, fields) => current.log(level, message, fields),
+    set(level, format) {
+      current = createLogger({ level, format, write });
+    },
+  };
+}
+
+function _message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 async function _start(
-  config: Awaited<ReturnType<typeof parseCli>>,
+  config: CliConfig,
   runtime: Runtime,
   logger: Logger,
   flush: () => void,
@@ -156,6 +229,8 @@ async function _start(
     return {
       finished: cluster.finished,
       shutdown: (options) => cluster.shutdown(options),
+      reload: (next) =>
+        cluster.reload(next.serve, next.logLevel, next.logFormat),
       metrics: cluster,
     };
   }
@@ -164,31 +239,32 @@ async function _start(
   return {
     finished: server.finished,
     shutdown: (options) => server.shutdown(options),
+    reload: (next) => server.reload({ ...next.serve, logger, metrics }),
     metrics,
   };
 }
 
 /**
- * SIGINT and SIGTERM start the graceful shutdown. SIGHUP and SIGUSR1, which
- * `systemctl reload` and logrotate send, must never end the process: their
- * default action would.
+ * SIGINT and SIGTERM start the graceful shutdown; SIGHUP reloads. SIGHUP
+ * and SIGUSR1, which `systemctl reload` and logrotate send, must never end
+ * the process: their default action would.
  */
 function _handleSignals(
   host: ProcessHost,
   logger: Logger,
   stop: () => void,
+  reload: () => void,
 ): Array<() => void> {
   const removers: Array<() => void> = [];
   for (const signal of ["SIGINT", "SIGTERM"] as ProcessSignal[]) {
     removers.push(host.onSignal(signal, stop));
   }
-  for (const signal of ["SIGHUP", "SIGUSR1"] as ProcessSignal[]) {
-    removers.push(host.onSignal(signal, () => {
-      logger.log("info", "signal ignored", {
-        signal,
-        reason: "nothing to reload or reopen: no config file, logs on stderr",
-      });
-    }));
-  }
+  removers.push(host.onSignal("SIGHUP", reload));
+  removers.push(host.onSignal("SIGUSR1", () => {
+    logger.log("info", "signal ignored", {
+      signal: "SIGUSR1",
+      reason: "nothing to reopen: logs go to stderr",
+    });
+  }));
   return removers;
 }

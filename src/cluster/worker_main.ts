@@ -26,6 +26,12 @@ export type ToWorker =
     logLevel: LogLevel;
     logFormat: "text" | "json";
   }
+  | {
+    type: "reload";
+    options: ServeOptions;
+    logLevel: LogLevel;
+    logFormat: "text" | "json";
+  }
   | { type: "shutdown"; graceMs: number }
   | { type: "metrics"; id: number };
 
@@ -39,6 +45,8 @@ export type FromWorker =
     id: number;
     entries: ReturnType<MemoryMetrics["entries"]>;
   }
+  | { type: "reloaded"; addrs: NetAddress[] }
+  | { type: "reload-failed"; message: string }
   | { type: "stopped" };
 
 /** The worker's end of the message channel (`self` inside a worker). */
@@ -76,16 +84,30 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
           }),
         });
         logs.flush();
-        post({
-          type: "listening",
-          addrs: server.addrs.map((a) => ({
-            hostname: a.hostname,
-            port: a.port,
-          })),
-        });
+        post({ type: "listening", addrs: _plain(server.addrs) });
       } catch (error) {
         post({
           type: "failed",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    } else if (message.type === "reload") {
+      try {
+        if (!server) throw new Error("The worker has no server");
+        await server.reload({
+          ...message.options,
+          reusePort: true,
+          metrics,
+          logger: createLogger({
+            level: message.logLevel,
+            format: message.logFormat,
+            write: logs.write,
+          }),
+        });
+        post({ type: "reloaded", addrs: _plain(server.addrs) });
+      } catch (error) {
+        post({
+          type: "reload-failed",
           message: error instanceof Error ? error.message : String(error),
         });
       }
@@ -97,4 +119,8 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
       post({ type: "metrics", id: message.id, entries: metrics.entries() });
     }
   };
+}
+
+function _plain(addrs: readonly NetAddress[]): NetAddress[] {
+  return addrs.map((a) => ({ hostname: a.hostname, port: a.port }));
 }

@@ -11,6 +11,7 @@ import type { CredentialStore } from "../auth/credential_store.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { Limits } from "../policy/limits.ts";
 import type { Ruleset } from "../policy/ruleset.ts";
 import type { Network } from "../runtime/transport.ts";
 import type { Watchdog } from "./watchdog.ts";
@@ -90,4 +91,6 @@ export interface ServerContext {
   readonly externalAddress: string | null;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
+  /** Per-user and per-client limits. */
+  readonly limits: Limits;
 }

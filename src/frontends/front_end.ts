@@ -10,6 +10,7 @@ import type { CredentialStore } from "../auth/credential_store.ts";
 import type { CommandName, Responder } from "../commands/context.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Limits } from "../policy/limits.ts";
 import type { SocksAddress } from "../protocol/address.ts";
 import type { Connection } from "../runtime/transport.ts";
 
@@ -55,6 +56,8 @@ export interface FrontEndSettings {
   readonly authFailureDelay: number;
   /** Counters. */
   readonly metrics: Metrics;
+  /** Failed-login throttle per client IP (`authAllowed`, `authFailed`). */
+  readonly limits?: Pick<Limits, "authAllowed" | "authFailed">;
 }
 
 /**

@@ -17,6 +17,11 @@ export interface OutboundRequest {
   rule: RuleRequest;
   /** The server address the client's connection reached. */
   local: NetAddress;
+  /**
+   * The upstream chain (proxy URLs, first hop first) chosen for this
+   * request by the access rules; absent or empty = direct.
+   */
+  via?: readonly string[];
 }
 
 /** A BIND in progress: listening, waiting for the expected peer. */

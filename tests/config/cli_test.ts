@@ -63,12 +63,15 @@ Deno.test("parseCli() returns the defaults when given no flags", async () => {
       listen: [{ hostname: "127.0.0.1", port: 1080 }],
       allowOpenProxy: false,
       timeouts: {},
+      limits: { authFailuresPerMinute: 30 },
     },
     logLevel: "info",
     logFormat: "text",
     graceMs: 10_000,
     metricsListen: null,
     workers: 1,
+    configPath: null,
+    warnings: [],
   });
 });
 
@@ -142,6 +145,22 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     "127.0.0.1:9100",
     "--workers",
     "4",
+    "--auth-failures-per-minute",
+    "5",
+    "--max-sessions-per-user",
+    "3",
+    "--max-sessions-per-client",
+    "7",
+    "--max-conn-rate-per-client",
+    "100",
+    "--user-upload-rate",
+    "1MiB",
+    "--user-download-rate",
+    "2MiB/s",
+    "--session-upload-rate",
+    "500k",
+    "--session-download-rate",
+    "65536",
   ], users.read);
   assert.deepStrictEqual(users.reads, ["/etc/socks/users"]);
   assert.deepStrictEqual(config, {
@@ -170,12 +189,26 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
       },
       authFailureDelay: 250,
       maxSessions: 64,
+      limits: {
+        authFailuresPerMinute: 5,
+        sessionsPerUser: 3,
+        sessionsPerClient: 7,
+        connRatePerClient: 100,
+        userUpload: 1_048_576,
+        userDownload: 2_097_152,
+        sessionUpload: 500_000,
+        sessionDownload: 65_536,
+      },
     },
     logLevel: "debug",
     logFormat: "json",
     graceMs: 0,
     metricsListen: { hostname: "127.0.0.1", port: 9100 },
     workers: 4,
+    configPath: null,
+    warnings: [
+      'The users file holds plaintext passwords ("carol"): hash them with "socks5-deno passwd NAME"',
+    ],
   });
 });
 

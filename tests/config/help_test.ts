@@ -29,5 +29,6 @@ Deno.test("helpText() lists every option with its default when rendered", () => 
 Deno.test("optionsTable() has one row per option plus help and version", () => {
   const rows = optionsTable().trim().split("\n");
   assert.equal(rows.length, 2 + OPTIONS.length + 1);
-  assert.match(rows[2]!, /^\| `--listen HOST:PORT` +\| /);
+  assert.match(rows[2]!, /^\| `--config FILE` +\| /);
+  assert.match(rows[3]!, /^\| `--listen HOST:PORT` +\| /);
 });

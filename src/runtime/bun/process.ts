@@ -9,6 +9,7 @@
 import { writeSync } from "node:fs";
 import { basename } from "node:path";
 import process from "node:process";
+import { readFirstLine } from "../read_line.ts";
 import type { ProcessHost, ProcessSignal } from "../runtime.ts";
 
 /**
@@ -44,5 +45,25 @@ export const bunProcess: ProcessHost = {
     return () => {
       process.off(signal, handler);
     };
+  },
+  async readPassword(prompt) {
+    const stdin = process.stdin;
+    const terminal = stdin.isTTY === true;
+    if (terminal) {
+      bunProcess.writeStderr(prompt);
+      stdin.setRawMode(true);
+    }
+    try {
+      return await readFirstLine(
+        stdin as unknown as AsyncIterable<Uint8Array>,
+        terminal,
+      );
+    } finally {
+      if (terminal) {
+        stdin.setRawMode(false);
+        bunProcess.writeStderr("\n");
+      }
+      stdin.pause();
+    }
   },
 };

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { readFirstLine } from "../read_line.ts";
 import type { ProcessHost, ProcessSignal } from "../runtime.ts";
 
 const _encoder = new TextEncoder();
@@ -30,4 +31,28 @@ export const denoProcess: ProcessHost = {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },
+  async readPassword(prompt) {
+    const terminal = Deno.stdin.isTerminal();
+    if (terminal) {
+      denoProcess.writeStderr(prompt);
+      Deno.stdin.setRaw(true);
+    }
+    try {
+      return await readFirstLine(_stdinChunks(), terminal);
+    } finally {
+      if (terminal) {
+        Deno.stdin.setRaw(false);
+        denoProcess.writeStderr("\n");
+      }
+    }
+  },
 };
+
+async function* _stdinChunks(): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(1024);
+  for (;;) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) return;
+    yield buffer.subarray(0, n);
+  }
+}
