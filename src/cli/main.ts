@@ -110,6 +110,9 @@ async function _serve(
   // Signals first: a SIGTERM that arrives while the listeners are opening
   // must stop the server, not kill the process.
   let running: _Running | undefined;
+  let started!: (running: _Running | null) => void;
+  // A SIGHUP while the listeners open waits for them.
+  const startup = new Promise<_Running | null>((resolve) => started = resolve);
   let stopping = false;
   const stop = () => {
     // A second signal while draining means "now": sessions are closed.
@@ -122,7 +125,8 @@ async function _serve(
     load: () => parseCli(args, (path) => host.readTextFile(path)),
     setLog: (level, format) => logger.set(level, format),
     apply: async (next) => {
-      if (!running) throw new Error("The server is still starting");
+      const running = await startup;
+      if (!running) throw new Error("The server did not start");
       if (next.workers !== config.workers) {
         throw new Error("--workers cannot change on reload: restart instead");
       }
@@ -145,8 +149,10 @@ async function _serve(
     running = await _start(config, runtime, logger, out.flush, host);
   } catch (error) {
     logger.log("error", "cannot start", { error: _message(error) });
+    started(null);
     return done(1);
   }
+  started(running);
   let metricsServer: HttpServerHandle | undefined;
   if (config.metricsListen) {
     try {

@@ -7,7 +7,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, type FileSettings, parseConfigFile } from "./file.ts";
+import {
+  ConfigError,
+  configKey,
+  type FileSettings,
+  parseConfigFile,
+} from "./file.ts";
 import { type CliConfig, type ConfigDraft, OPTIONS } from "./options.ts";
 import { UsageError } from "./values.ts";
 
@@ -101,7 +106,9 @@ export async function parseCli(
       if (fromFlag !== undefined || !(error instanceof UsageError)) throw error;
       // Said of the file: its line and key instead of the flag.
       problems.push(
-        `${file!.places.get(option.flag)}: ${error.message.replace(/^--/, "")}`,
+        `${file!.places.get(option.flag)}: ${
+          error.message.replace(`--${option.flag}`, configKey(option)!)
+        }`,
       );
     }
   }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { configKey } from "./file.ts";
 import { OPTIONS, type OptionSpec, SECTIONS } from "./options.ts";
 import { VERSION } from "./cli.ts";
 
@@ -65,6 +66,42 @@ export function helpText(programName: string): string {
 }
 
 /**
+ * README's config-file reference (Markdown): every option's key, its value
+ * and its flag, from the option table, then the sections flags cannot hold.
+ *
+ * @returns The table, ending with a newline.
+ */
+export function configTable(): string {
+  const rows: string[][] = [];
+  for (const option of OPTIONS) {
+    const key = configKey(option);
+    if (key === null) continue;
+    const value = option.value === undefined
+      ? "true or false"
+      : option.multiple
+      ? `${option.value}, or a list`
+      : option.value;
+    rows.push([`\`${key}\``, value, `\`--${option.flag}\``]);
+  }
+  rows.push(
+    ["`groups`", "map: group name to a list of users", "(file only)"],
+    ["`rules`", "list of access rules, first match decides", "(file only)"],
+  );
+  return _markdownTable(["key", "value", "flag"], rows);
+}
+
+function _markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i]!.length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`;
+  return line(header) +
+    line(widths.map((w) => "-".repeat(w))) +
+    rows.map(line).join("");
+}
+
+/**
  * README's flag table (Markdown), one row per option.
  *
  * @returns The table, ending with a newline.
@@ -76,13 +113,5 @@ export function optionsTable(): string {
     o.defaultText,
   ]);
   rows.push(["`--help`, `--version`", "", ""]);
-  const header = ["flag", "meaning", "default"];
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i]!.length))
-  );
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`;
-  return line(header) +
-    line(widths.map((w) => "-".repeat(w))) +
-    rows.map(line).join("");
+  return _markdownTable(["flag", "meaning", "default"], rows);
 }

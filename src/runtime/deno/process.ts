@@ -4,10 +4,41 @@
  * @module
  */
 
+import process from "node:process";
 import { readFirstLine } from "../read_line.ts";
 import type { ProcessHost, ProcessSignal } from "../runtime.ts";
 
 const _encoder = new TextEncoder();
+
+/**
+ * The `yaml` package reads `process.env.LOG_TOKENS` and `LOG_STREAM` (its
+ * debugging switches) on every token it parses, and on Deno reading an
+ * environment variable needs `--allow-env`, which the server has no other
+ * use for. Without that permission those two read as unset; every other
+ * variable behaves as before. (A proxy over an empty object: a proxy over
+ * Deno's own env object would ask it for the descriptor anyway.)
+ */
+function _hideYamlDebugSwitches(): void {
+  const state = Deno.permissions.querySync({
+    name: "env",
+    variable: "LOG_TOKENS",
+  }).state;
+  if (state === "granted") return;
+  const env = process.env;
+  const hidden = (key: string | symbol) =>
+    key === "LOG_TOKENS" || key === "LOG_STREAM";
+  process.env = new Proxy({}, {
+    get: (_, key) => hidden(key) ? undefined : Reflect.get(env, key),
+    set: (_, key, value) => Reflect.set(env, key, value),
+    has: (_, key) => !hidden(key) && Reflect.has(env, key),
+    deleteProperty: (_, key) => Reflect.deleteProperty(env, key),
+    ownKeys: () => Reflect.ownKeys(env),
+    getOwnPropertyDescriptor: (_, key) =>
+      hidden(key) ? undefined : Reflect.getOwnPropertyDescriptor(env, key),
+  }) as typeof process.env;
+}
+
+_hideYamlDebugSwitches();
 
 /** The Deno process, as the program sees it. */
 export const denoProcess: ProcessHost = {
