@@ -12,7 +12,7 @@
  * @module
  */
 
-import { canonicalIp, ipFamily } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily, isUnspecified } from "../protocol/ip.ts";
 import { inBlock, parseCidr } from "./destination_policy.ts";
 import type { RuleRequest, Ruleset } from "./ruleset.ts";
 
@@ -160,10 +160,11 @@ export class AccessRules implements Ruleset {
   /** {@linkcode Ruleset}: the name as the client gave it. */
   permits(request: RuleRequest): boolean {
     // The association request of UDP ASSOCIATE names the client's own
-    // address, not a destination: only its datagrams are judged by
-    // destination.
-    const association = request.command === "udp_associate" &&
-      !request.datagram;
+    // address, and a BIND for anyone names no peer: their datagrams and
+    // peers are judged by destination instead.
+    const association = (request.command === "udp_associate" &&
+      !request.datagram) ||
+      (request.command === "bind" && isUnspecified(request.destination.host));
     const decision = this.decide(request, null, association);
     request.matchedRule = decision.rule;
     request.via = decision.via;
@@ -199,13 +200,20 @@ export class AccessRules implements Ruleset {
     let pendingAllow: _Compiled | null = null;
     for (const rule of this.#rules) {
       if (!this.#matchesWho(rule, request, client)) continue;
-      if (rule.ports !== null && !anyDestination) {
+      if (anyDestination) {
+        // The destination comes later (datagrams, the BIND peer): a rule
+        // about it is decided then.
+        if (!rule.hasDestination && rule.ports === null) {
+          return _decided(rule, pendingAllow);
+        }
+        if (rule.allow) pendingAllow ??= rule;
+        continue;
+      }
+      if (rule.ports !== null) {
         const port = request.destination.port;
         if (!rule.ports.some(([lo, hi]) => port >= lo && port <= hi)) continue;
       }
-      if (anyDestination || !rule.hasDestination) {
-        return _decided(rule, pendingAllow);
-      }
+      if (!rule.hasDestination) return _decided(rule, pendingAllow);
       const named = literal === null
         ? rule.hosts.has(name) ||
           rule.domains.some((d) => name === d || name.endsWith(`.${d}`)) ||
