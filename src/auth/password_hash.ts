@@ -83,7 +83,7 @@ export async function verifyPasswordHash(
  *
  * @param password The password.
  * @param scheme Which scheme.
- * @returns The encoded hash (PHC string, or bcrypt's `$2b$` form).
+ * @returns The encoded hash (PHC string, or bcrypt's `$2a$` form).
  */
 export async function hashPassword(
   password: string,
