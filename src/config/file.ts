@@ -50,9 +50,13 @@ export class ConfigError extends UsageError {
   }
 }
 
-const _scalar = z.union([z.string(), z.number()]);
+const _scalar = z.union([z.string(), z.number()], {
+  error: "expected a string or a number",
+});
 const _list = <T extends z.ZodType>(item: T) =>
-  z.union([item, z.array(item)]).optional();
+  z.union([item, z.array(item)], {
+    error: "expected a value or a list of values",
+  }).optional();
 
 function _optionSchema(option: OptionSpec): z.ZodType {
   if (option.value === undefined) return z.boolean().optional();
@@ -118,19 +122,22 @@ export function parseConfigFile(text: string, path: string): FileSettings {
   const place = (keys: readonly PropertyKey[]) =>
     at(_nodeOffset(doc, keys as (string | number)[]));
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => {
+    throw new ConfigError(_byLine(parsed.error.issues.flatMap((issue) => {
       const keys = issue.path as (string | number)[];
       if (issue.code === "unrecognized_keys") {
-        const unknown = issue.keys[0]!;
-        return `${place([...keys, unknown])}: ${
-          _dotted([...keys, unknown])
-        }: unknown key`;
+        return issue.keys.map((unknown) =>
+          `${place([...keys, unknown])}: ${
+            _dotted([...keys, unknown])
+          }: unknown key`
+        );
       }
       const value = _valueAt(data, keys);
-      return `${place(keys)}: ${_dotted(keys)}: ${
-        issue.message.replace(/^Invalid input: /, "")
-      }${value === undefined ? "" : `, got ${_quote(value)}`}`;
-    }));
+      return [
+        `${place(keys)}: ${_dotted(keys)}: ${
+          issue.message.replace(/^Invalid input: /, "")
+        }${value === undefined ? "" : `, got ${_quote(value)}`}`,
+      ];
+    })));
   }
   const config = parsed.data as Record<string, unknown> & {
     limits?: Record<string, unknown>;
@@ -173,6 +180,12 @@ export function parseConfigFile(text: string, path: string): FileSettings {
     if (problems.length > 0) throw new ConfigError(problems);
   }
   return settings;
+}
+
+/** Problems in the order of their lines (the file's own order). */
+function _byLine(problems: string[]): string[] {
+  const line = (p: string) => Number(/^.*?:(\d+): /.exec(p)?.[1] ?? 0);
+  return problems.sort((a, b) => line(a) - line(b));
 }
 
 /** Every list field as an array. */
