@@ -100,7 +100,9 @@ export class ServerProcess implements AsyncDisposable {
     this.#child = child;
     this.#reading = this.#readStderr();
     this.#stdout = new Response(child.stdout).text();
-    child.status.then(() => {
+    // Exited only once stderr is read to its end too: the exit can be
+    // reported before the last lines (the "stopped" one) have been read.
+    Promise.all([child.status, this.#reading.catch(() => {})]).then(() => {
       this.#exited = true;
       this.#wake();
     });
@@ -263,7 +265,11 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   async #stop(): Promise<void> {
-    if (!this.#exited) this.#child.kill("SIGTERM");
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // Already exited (its status may not have been read yet).
+    }
     const status = await _withTimeout(this.#child.status, STOP_TIMEOUT_MS);
     if (status === undefined) {
       await this.#kill();
