@@ -143,8 +143,8 @@ export {
 } from "./policy/limits.ts";
 export { UserCredentials } from "./auth/user_credentials.ts";
 export {
-  type HashScheme,
   hashPassword,
+  type HashScheme,
   verifyPasswordHash,
 } from "./auth/password_hash.ts";
 export {

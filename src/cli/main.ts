@@ -91,6 +91,20 @@ export async function main(
   return await _serve(args, config, runtime, host);
 }
 
+/** What the signal handlers of a serving program share. */
+interface _Program {
+  /** The configuration in force. */
+  config: CliConfig;
+  /** The server or cluster, once started. */
+  running?: _Running;
+  /** Whether a shutdown has begun. */
+  stopping: boolean;
+  /** Resolves once started (`null` when the start failed). */
+  startup: Promise<_Running | null>;
+  /** The configuration's generation and load time (for the status page). */
+  state: ConfigState;
+}
+
 /** Serves until SIGINT/SIGTERM; SIGHUP reloads. */
 async function _serve(
   args: readonly string[],
@@ -105,46 +119,31 @@ async function _serve(
     _LOG_FLUSH_MS,
   );
   const logger = _switchableLogger(config, out.write);
-  const state = new ConfigState();
-
-  // Signals first: a SIGTERM that arrives while the listeners are opening
-  // must stop the server, not kill the process.
-  let running: _Running | undefined;
   let started!: (running: _Running | null) => void;
-  // A SIGHUP while the listeners open waits for them.
-  const startup = new Promise<_Running | null>((resolve) => started = resolve);
-  let stopping = false;
-  const stop = () => {
-    // A second signal while draining means "now": sessions are closed.
-    const graceMs = stopping ? 0 : config.graceMs;
-    stopping = true;
-    logger.log("info", "shutting down", { graceMs });
-    running?.shutdown({ graceMs });
+  const program: _Program = {
+    config,
+    stopping: false,
+    startup: new Promise((resolve) => started = resolve),
+    state: new ConfigState(),
   };
-  const reload = createReloader({
-    load: () => parseCli(args, (path) => host.readTextFile(path)),
-    setLog: (level, format) => logger.set(level, format),
-    apply: async (next) => {
-      const running = await startup;
-      if (!running) throw new Error("The server did not start");
-      if (next.workers !== config.workers) {
-        throw new Error("--workers cannot change on reload: restart instead");
-      }
-      await running.reload(next);
-      config = next;
-    },
+  // Signals first: a SIGTERM that arrives while the listeners are opening
+  // must stop the server, not kill the process; a SIGHUP then waits.
+  const reload = _reloader(args, host, logger, program);
+  const removers = _handleSignals(
+    host,
     logger,
-    state,
-  });
-  const removers = _handleSignals(host, logger, stop, () => {
-    reload().then(out.flush);
-  });
+    () => _stop(program, logger),
+    () => {
+      reload().then(out.flush);
+    },
+  );
   const done = (code: number) => {
     out.flush();
     for (const remove of removers) remove();
     return code;
   };
   for (const warning of config.warnings) logger.log("warn", warning);
+  let running: _Running;
   try {
     running = await _start(config, runtime, logger, out.flush, host);
   } catch (error) {
@@ -152,6 +151,7 @@ async function _serve(
     started(null);
     return done(1);
   }
+  program.running = running;
   started(running);
   let metricsServer: HttpServerHandle | undefined;
   if (config.metricsListen) {
@@ -164,13 +164,45 @@ async function _serve(
     }
   }
   out.flush();
-  if (stopping) running.shutdown({ graceMs: config.graceMs });
+  if (program.stopping) running.shutdown({ graceMs: program.config.graceMs });
   // The handlers stay until the process exits: a signal in the last
   // moments must not take the default action (death by signal, exit 143).
   await running.finished;
   await metricsServer?.shutdown();
   out.flush();
   return 0;
+}
+
+/** SIGINT/SIGTERM: drain; a second one while draining means "now". */
+function _stop(program: _Program, logger: Logger): void {
+  const graceMs = program.stopping ? 0 : program.config.graceMs;
+  program.stopping = true;
+  logger.log("info", "shutting down", { graceMs });
+  program.running?.shutdown({ graceMs });
+}
+
+/** SIGHUP: parse the command line again (reading every file) and swap. */
+function _reloader(
+  args: readonly string[],
+  host: ProcessHost,
+  logger: _SwitchableLogger,
+  program: _Program,
+): () => Promise<void> {
+  return createReloader({
+    load: () => parseCli(args, (path) => host.readTextFile(path)),
+    setLog: (level, format) => logger.set(level, format),
+    apply: async (next) => {
+      const running = await program.startup;
+      if (!running) throw new Error("The server did not start");
+      if (next.workers !== program.config.workers) {
+        throw new Error("--workers cannot change on reload: restart instead");
+      }
+      await running.reload(next);
+      program.config = next;
+    },
+    logger,
+    state: program.state,
+  });
 }
 
 async function _serveMetrics(

@@ -9,6 +9,9 @@ import {
 import type { RuleRequest } from "../../src/policy/ruleset.ts";
 import { toSocksAddress } from "../../src/protocol/address.ts";
 import type { Resolver } from "../../src/outbound/resolver.ts";
+import type { Outbound } from "../../src/outbound/outbound.ts";
+import { Reply } from "../../src/protocol/constants.ts";
+import { SocksError } from "../../src/protocol/errors.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, udpEchoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
@@ -336,4 +339,38 @@ Deno.test("rules are checked on every BIND peer", async () => {
   assert.equal(second[1], 0x00);
   await peer.send("2a");
   assert.equal(await client.readHex(1), "2a");
+});
+
+Deno.test("the deciding rule's via reaches the outbound request", async () => {
+  const seen: Array<readonly string[] | undefined> = [];
+  const outbound: Outbound = {
+    connect(request) {
+      seen.push(request.via);
+      return Promise.reject(new SocksError(Reply.HOST_UNREACHABLE, "test"));
+    },
+    bind: () => Promise.reject(new Error("unused")),
+    udp: () => Promise.reject(new Error("unused")),
+  };
+  await using s = await startServer({
+    outbound,
+    rules: [
+      {
+        name: "up",
+        action: "allow",
+        domain: ["partner.example"],
+        via: ["socks5://127.0.0.1:1081", "http://127.0.0.1:3128"],
+      },
+      { name: "direct", action: "allow" },
+    ],
+  });
+  for (const host of ["api.partner.example", "other.example"]) {
+    await assert.rejects(
+      connect({ host, port: 443 }, { proxy: s.addr }),
+      /host unreachable|0x04|4/i,
+    );
+  }
+  assert.deepStrictEqual(seen, [
+    ["socks5://127.0.0.1:1081", "http://127.0.0.1:3128"],
+    undefined,
+  ]);
 });
