@@ -8,6 +8,7 @@
 
 import { parseCli } from "../config/cli.ts";
 import { UsageError } from "../config/values.ts";
+import { checkServeOptions } from "../core/server.ts";
 import type { ProcessHost } from "../runtime/runtime.ts";
 
 /**
@@ -29,6 +30,12 @@ export async function runCheck(
   }
   try {
     const config = await parseCli(args, (path) => host.readTextFile(path));
+    try {
+      checkServeOptions(config.serve);
+    } catch (error) {
+      host.writeStderr(`socks5-deno check: ${(error as Error).message}\n`);
+      return 1;
+    }
     for (const warning of config.warnings) {
       host.writeStderr(`socks5-deno check: warning: ${warning}\n`);
     }

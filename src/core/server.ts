@@ -294,31 +294,12 @@ class _Server implements Socks5Server {
     options: ServeOptions,
     previous: ServerContext | null,
   ): { context: ServerContext; maxSessions: number } {
-    const addresses = _addresses(options);
     const credentials = options.credentials ??
       _credentials(options.users, previous?.credentials ?? null);
-    const exposed = addresses.filter((a) => !isLoopback(a.hostname));
-    if (exposed.length > 0 && !credentials && !options.allowOpenProxy) {
-      throw new TypeError(
-        `Refusing to listen on ${
-          exposed[0]!.hostname
-        } without authentication: ` +
-          "anyone who can reach it could use this proxy. Configure users, or " +
-          "allow an open proxy explicitly (allowOpenProxy, --allow-open-proxy).",
-      );
-    }
-    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    for (const [name, value] of Object.entries(timeouts)) {
-      if (!(Number.isFinite(value) && value >= 0)) {
-        throw new RangeError(`Timeout "${name}" must be >= 0 ms, got ${value}`);
-      }
-    }
-    const maxSessions = options.maxSessions ?? 10_000;
-    if (!(Number.isInteger(maxSessions) && maxSessions > 0)) {
-      throw new RangeError(
-        `maxSessions must be a positive integer, got ${options.maxSessions}`,
-      );
-    }
+    const { timeouts, maxSessions, exposed } = _checked(
+      options,
+      credentials !== null,
+    );
     const blockInternal = options.blockInternalDestinations ??
       exposed.length > 0;
     let base: Ruleset = options.ruleset ?? permitAll;
@@ -599,6 +580,55 @@ class _Server implements Socks5Server {
 
 function _size(users: Record<string, string> | Map<string, string>): number {
   return users instanceof Map ? users.size : Object.keys(users).length;
+}
+
+/**
+ * Checks server options the way starting (or reloading) a server would,
+ * without opening anything: `socks5-deno check` reports what `serve` would
+ * refuse.
+ *
+ * @param options The options.
+ * @throws {TypeError} When a non-loopback address would be served without
+ * authentication and `allowOpenProxy` is not set.
+ * @throws {RangeError} For a bad limit, timeout, listen list or rule.
+ */
+export function checkServeOptions(options: ServeOptions): void {
+  _checked(
+    options,
+    options.credentials !== undefined ||
+      (options.users !== undefined && _size(options.users) > 0),
+  );
+  if (options.rules && options.rules.length > 0) {
+    new AccessRules(options.rules, options.groups);
+  }
+}
+
+function _checked(options: ServeOptions, authenticated: boolean): {
+  timeouts: Timeouts;
+  maxSessions: number;
+  exposed: Array<{ hostname: string; port: number }>;
+} {
+  const exposed = _addresses(options).filter((a) => !isLoopback(a.hostname));
+  if (exposed.length > 0 && !authenticated && !options.allowOpenProxy) {
+    throw new TypeError(
+      `Refusing to listen on ${exposed[0]!.hostname} without authentication: ` +
+        "anyone who can reach it could use this proxy. Configure users, or " +
+        "allow an open proxy explicitly (allowOpenProxy, --allow-open-proxy).",
+    );
+  }
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  for (const [name, value] of Object.entries(timeouts)) {
+    if (!(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(`Timeout "${name}" must be >= 0 ms, got ${value}`);
+    }
+  }
+  const maxSessions = options.maxSessions ?? 10_000;
+  if (!(Number.isInteger(maxSessions) && maxSessions > 0)) {
+    throw new RangeError(
+      `maxSessions must be a positive integer, got ${options.maxSessions}`,
+    );
+  }
+  return { timeouts, maxSessions, exposed };
 }
 
 function _addresses(

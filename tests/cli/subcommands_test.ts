@@ -94,6 +94,14 @@ serverTest({
         rule.stderr,
         /bad\.yaml:2: rules\[0\]: Rule "rule 1", to: expected a CIDR block, got "10\.0\.0\.0\/99"/,
       );
+      // What serving would refuse: an open proxy on a public address.
+      await Deno.writeTextFile(path, "listen: 0.0.0.0:1080\n");
+      const open = await run(server, ["check", "--config", path]);
+      assert.equal(open.code, 1);
+      assert.match(
+        open.stderr,
+        /^socks5-deno check: Refusing to listen on 0\.0\.0\.0 without authentication/,
+      );
       const missing = await run(server, [
         "check",
         "--config",
