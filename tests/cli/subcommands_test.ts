@@ -220,3 +220,49 @@ serverTest({
     }
   },
 });
+
+serverTest({
+  name: "passwd at a terminal prompts on it and does not echo the password",
+  async fn(_t, server) {
+    const line = commandLine(server, ["passwd", "tina"]);
+    const quoted = [line.program, ...line.args]
+      .map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    // script(1) runs the command on a new pseudo-terminal.
+    const child = new Deno.Command("script", {
+      args: ["-qec", quoted, "/dev/null"],
+      cwd: REPO_ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    // Keys typed before the program switched the terminal to raw mode would
+    // be echoed by the terminal itself: type after the prompt.
+    while (!text.includes("Password for tina: ")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("tty-secret\r"));
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    await writer.close().catch(() => {});
+    const { code } = await child.status;
+    await child.stderr.cancel();
+
+    assert.equal(code, 0, text);
+    assert.match(text, /^Password for tina: /);
+    assert.equal(text.includes("tty-secret"), false, "the password was echoed");
+    const hash = /tina:(\$scrypt\$\S+)/.exec(text)![1]!;
+    assert.equal(
+      await verifyPasswordHash(new TextEncoder().encode("tty-secret"), hash),
+      true,
+    );
+  },
+});
