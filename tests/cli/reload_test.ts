@@ -181,7 +181,7 @@ serverTest({
       password: "bob-pw",
     });
     const last = await proxy.waitForSession({ user: "bob" });
-    assert.equal((last as unknown as { rule: string }).rule, "odd");
+    assert.equal(last.rule, "odd");
   },
 });
 
@@ -215,7 +215,7 @@ serverTest({
     );
     await echoTransfer(proxy.port, target.addr.port, payload(64), 1);
     const session = await proxy.waitForSession({ reply: 0 });
-    assert.equal((session as unknown as { rule: string }).rule, "first");
+    assert.equal(session.rule, "first");
   },
 });
 
@@ -292,7 +292,7 @@ serverTest({
     await proxy.waitForSessionCount(16);
     for (const session of proxy.sessions) {
       assert.equal(session.reply, 2);
-      assert.equal((session as unknown as { rule: string }).rule, "after");
+      assert.equal(session.rule, "after");
     }
   },
 });
