@@ -42,7 +42,11 @@ function _plain(text: string): string {
 export function helpText(programName: string): string {
   let out =
     `socks5-deno ${VERSION}: a SOCKS5 proxy server (RFC 1928, RFC 1929)\n\n` +
-    `Usage: ${programName} [options]\n`;
+    `Usage: ${programName} [options]\n` +
+    `       ${programName} check --config FILE [options]\n` +
+    `       ${programName} explain --config FILE --client IP [--user U]\n` +
+    `         [--address IP] connect|bind|udp HOST:PORT\n` +
+    `       ${programName} passwd NAME [--scheme scrypt|bcrypt|argon2id]\n`;
   for (const section of SECTIONS) {
     const heading = section === "Timeouts"
       ? "Timeouts (a number with unit ms, s, m or h; a bare number is seconds; 0 = none)"
