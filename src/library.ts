@@ -167,6 +167,21 @@ export {
   type DirectOutboundOptions,
 } from "./outbound/direct.ts";
 export {
+  UpstreamOutbound,
+  type UpstreamOutboundOptions,
+} from "./outbound/upstream.ts";
+export {
+  RoutedOutbound,
+  type RoutedOutboundOptions,
+} from "./outbound/route.ts";
+export {
+  parseUpstreamChain,
+  parseUpstreamUrl,
+  type UpstreamHop,
+  type UpstreamProtocol,
+} from "./outbound/upstream_url.ts";
+export { parsePortRange, type PortRange } from "./outbound/port_range.ts";
+export {
   createLogger,
   type LogFields,
   type Logger,

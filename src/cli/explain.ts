@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { parseCli } from "../config/cli.ts";
 import { parseChoice, parseHostPort, UsageError } from "../config/values.ts";
+import { parseUpstreamUrl } from "../outbound/upstream_url.ts";
 import { AccessRules } from "../policy/access_rules.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
 import type { RuleRequest } from "../policy/ruleset.ts";
@@ -145,7 +146,12 @@ export function explainRequest(
       allowed: true,
     };
   }
-  const via = decision.via ? ` via ${decision.via.join(" -> ")}` : "";
+  // Hops as their display form: credentials are never printed.
+  const via = decision.via
+    ? ` via ${
+      decision.via.map((u) => parseUpstreamUrl(u).display).join(" -> ")
+    }`
+    : "";
   return {
     text: decision.allow
       ? `allow by rule "${decision.rule}"${via}`

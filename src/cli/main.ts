@@ -10,6 +10,7 @@ import { startCluster } from "../cluster/cluster.ts";
 import { parseCli, VERSION } from "../config/cli.ts";
 import { ConfigState } from "../config/config_state.ts";
 import type { CliConfig } from "../config/options.ts";
+import { runProbe } from "./probe.ts";
 import { helpText } from "../config/help.ts";
 import { UsageError } from "../config/values.ts";
 import { serveWith, type ShutdownOptions } from "../core/server.ts";
@@ -68,6 +69,7 @@ export async function main(
   if (args[0] === "check") return await runCheck(args.slice(1), host);
   if (args[0] === "explain") return await runExplain(args.slice(1), host);
   if (args[0] === "passwd") return await runPasswd(args.slice(1), host);
+  if (args[0] === "probe") return runProbe(args.slice(1), runtime, host);
   let config: CliConfig;
   try {
     config = await parseCli(args, (path) => host.readTextFile(path));

@@ -46,7 +46,13 @@ export async function handleBind(context: CommandContext): Promise<void> {
       signal,
     ),
   );
-  await context.responder.interim(pending.bound);
+  // Behind NAT the peer must be told the public address, not the bound one.
+  const advertised = settings.advertisedAddress;
+  await context.responder.interim(
+    advertised === null
+      ? pending.bound
+      : { hostname: advertised, port: pending.bound.port },
+  );
   context.deadline(
     settings.timeouts.bind,
     () => context.abortWithTimeout("BIND accept"),

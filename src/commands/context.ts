@@ -13,6 +13,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
 import type { RateLimit } from "../policy/limits.ts";
+import type { PortRange } from "../outbound/port_range.ts";
 import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
 
@@ -64,6 +65,15 @@ export interface CommandSettings {
    * connection reached.
    */
   readonly externalAddress: string | null;
+  /**
+   * Address BIND and UDP ASSOCIATE replies name instead of the bound one
+   * (behind NAT); `null` names the bound address.
+   */
+  readonly advertisedAddress: string | null;
+  /** Ports for UDP relay sockets; `null` lets the system pick. */
+  readonly udpPortRange: PortRange | null;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 §7) instead of dropping them. */
+  readonly udpFragments: boolean;
 }
 
 /** Everything a command handler may use. */

@@ -7,11 +7,13 @@
 
 import { closeQuietly } from "../core/close_quietly.ts";
 import type { OutboundUdp, UdpDropReason } from "../outbound/outbound.ts";
+import { listenDatagramIn } from "../outbound/port_range.ts";
 import { toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp } from "../protocol/ip.ts";
 import {
   decodeUdpDatagram,
   encodeUdpDatagram,
+  type UdpDatagram,
 } from "../protocol/udp_header.ts";
 import type {
   Connection,
@@ -19,6 +21,7 @@ import type {
   NetAddress,
 } from "../runtime/transport.ts";
 import type { CommandContext } from "./context.ts";
+import { UdpReassembler } from "./udp_reassembly.ts";
 
 /** The largest UDP payload IPv4 can carry; a bigger answer cannot be sent. */
 const _MAX_UDP_PAYLOAD = 65_507;
@@ -30,8 +33,9 @@ const _MAX_UDP_PAYLOAD = 65_507;
  * (or the configured external address) and named in the reply. Datagrams are
  * accepted only from the client's IP address, and only from the port named
  * in the request when it named one (otherwise the first datagram's port is
- * kept). Each datagram's header is parsed (all address types); FRAG ≠ 0,
- * malformed and refused datagrams are dropped and counted. The outbound
+ * kept). Each datagram's header is parsed (all address types); malformed
+ * and refused datagrams are dropped and counted, and so are fragments
+ * (FRAG ≠ 0) unless reassembly is on (`udpFragments`, RFC 1928 §7). The outbound
  * route sends the payloads (direct: one socket per address family, answers
  * only from destinations the client has sent to), and answers come back
  * wrapped in a header naming their sender.
@@ -47,11 +51,11 @@ export async function handleUdpAssociate(
 ): Promise<void> {
   const { settings, metrics } = context;
   const relaySocket = context.own(
-    await context.network.listenDatagram({
-      hostname: settings.externalAddress ??
-        canonicalIp(context.local.hostname),
-      port: 0,
-    }),
+    await listenDatagramIn(
+      context.network,
+      settings.externalAddress ?? canonicalIp(context.local.hostname),
+      settings.udpPortRange,
+    ),
   );
   const association = new _Association(context, relaySocket);
   const outbound = await context.outbound.udp(
@@ -59,7 +63,11 @@ export async function handleUdpAssociate(
     association,
   );
   association.outbound = outbound;
-  await context.responder.succeed(relaySocket.addr);
+  await context.responder.succeed(
+    settings.advertisedAddress === null
+      ? relaySocket.addr
+      : { hostname: settings.advertisedAddress, port: relaySocket.addr.port },
+  );
   context.deadline(settings.timeouts.udp);
   metrics.adjust("udp_associations_active", 1);
   try {
@@ -89,6 +97,7 @@ class _Association {
   #relay: DatagramSocket;
   #clientIp: string;
   #clientPort: number | null;
+  #reassembler: UdpReassembler | null;
 
   constructor(context: CommandContext, relay: DatagramSocket) {
     this.#context = context;
@@ -98,10 +107,36 @@ class _Association {
     // knows it; zero means "not known yet".
     const port = context.request.destination.port;
     this.#clientPort = port === 0 ? null : port;
+    this.#reassembler = context.settings.udpFragments
+      ? new UdpReassembler()
+      : null;
   }
 
-  drop(reason: UdpDropReason): void {
-    this.#context.metrics.count("udp_dropped_total", 1, reason);
+  /**
+   * Queues one fragment; returns the whole datagram once its last fragment
+   * arrived, else `null` (queued or dropped, and counted).
+   */
+  #reassemble(datagram: UdpDatagram): UdpDatagram | null {
+    if (this.#reassembler === null) {
+      this.drop("fragment");
+      return null;
+    }
+    const result = this.#reassembler.push(
+      datagram.fragment,
+      datagram.address,
+      datagram.data,
+      Date.now(),
+    );
+    this.drop("reassembly", result.abandoned);
+    if (result.kind === "dropped") this.drop(result.reason);
+    if (result.kind !== "complete") return null;
+    return { fragment: 0, address: result.address, data: result.data };
+  }
+
+  drop(reason: UdpDropReason, count = 1): void {
+    if (count > 0) {
+      this.#context.metrics.count("udp_dropped_total", count, reason);
+    }
   }
 
   /** An answer from a destination: wrap it and send it to the client. */
@@ -145,7 +180,7 @@ class _Association {
         this.drop("foreign_source");
         continue;
       }
-      let datagram;
+      let datagram: UdpDatagram;
       try {
         datagram = decodeUdpDatagram(data);
       } catch {
@@ -153,8 +188,11 @@ class _Association {
         continue;
       }
       if (datagram.fragment !== 0) {
-        this.drop("fragment");
-        continue;
+        const whole = this.#reassemble(datagram);
+        if (whole === null) continue;
+        datagram = whole;
+      } else if (this.#reassembler !== null) {
+        this.drop("reassembly", this.#reassembler.standalone());
       }
       // The rules see the name before any lookup, as for CONNECT; the
       // outbound route then checks every address it resolves to.

@@ -46,7 +46,8 @@ export function helpText(programName: string): string {
     `       ${programName} check --config FILE [options]\n` +
     `       ${programName} explain --config FILE --client IP [--user U]\n` +
     `         [--address IP] connect|bind|udp HOST:PORT\n` +
-    `       ${programName} passwd NAME [--scheme scrypt|bcrypt|argon2id]\n`;
+    `       ${programName} passwd NAME [--scheme scrypt|bcrypt|argon2id]\n` +
+    `       ${programName} probe [--json] socks5://[user:pass@]host:port\n`;
   for (const section of SECTIONS) {
     const heading = section === "Timeouts"
       ? "Timeouts (a number with unit ms, s, m or h; a bare number is seconds; 0 = none)"

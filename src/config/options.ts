@@ -11,7 +11,10 @@ import { parseUsersFile } from "../auth/users_file.ts";
 import type { ServeOptions } from "../core/server.ts";
 import type { Timeouts } from "../core/context.ts";
 import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
+import { parseUpstreamChain } from "../outbound/upstream_url.ts";
 import { parseCidr } from "../policy/destination_policy.ts";
+import { canonicalIp, ipFamily } from "../protocol/ip.ts";
+import { parsePortRange } from "../outbound/port_range.ts";
 import {
   type HostPort,
   parseChoice,
@@ -84,6 +87,7 @@ function _limit(
 export const SECTIONS = [
   "Listening and authentication",
   "Access and commands",
+  "Outbound",
   "Timeouts",
   "Limits",
   "Observability",
@@ -289,6 +293,85 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: "the address the client connected to",
     apply(draft, text: string) {
       draft.config.serve.externalAddress = text;
+    },
+  },
+  {
+    flag: "upstream",
+    value: "URL",
+    multiple: true,
+    section: "Outbound",
+    help:
+      "Go out through this proxy: socks5://[user:pass@]host:port, socks4a://, socks4:// or http:// (CONNECT); repeat for a chain, first hop first. Names go to the upstream unresolved; BIND and UDP need a SOCKS5 last hop.",
+    defaultText: "direct",
+    apply(draft, urls: string[]) {
+      try {
+        parseUpstreamChain(urls);
+      } catch (error) {
+        // The parser's message never quotes credentials.
+        throw new UsageError(`--upstream: ${(error as Error).message}`);
+      }
+      draft.config.serve.upstream = urls;
+    },
+  },
+  {
+    flag: "outbound-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Source address of outbound TCP connections. Bun and the executable only: Deno cannot bind one, and refuses to start with it.",
+    defaultText: "the system's choice",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--outbound-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.outboundAddress = text;
+    },
+  },
+  {
+    flag: "udp-port-range",
+    value: "LOW-HIGH",
+    section: "Outbound",
+    help:
+      "Bind UDP relay sockets (client side and outbound side) on ports of this range only, e.g. 40000-40999.",
+    defaultText: "any free port",
+    apply(draft, text: string) {
+      try {
+        draft.config.serve.udpPortRange = parsePortRange(text);
+      } catch (error) {
+        throw new UsageError(`--udp-port-range: ${(error as Error).message}`);
+      }
+    },
+  },
+  {
+    flag: "advertise-address",
+    value: "IP",
+    section: "Outbound",
+    help:
+      "Address BIND and UDP ASSOCIATE replies name instead of the bound one (--external-address), for a server behind NAT.",
+    defaultText: "the bound address",
+    apply(draft, text: string) {
+      if (ipFamily(text) === null) {
+        throw new UsageError(
+          `--advertise-address: expected an IP address, got ${
+            JSON.stringify(text)
+          }`,
+        );
+      }
+      draft.config.serve.advertisedAddress = canonicalIp(text);
+    },
+  },
+  {
+    flag: "udp-fragments",
+    section: "Outbound",
+    help:
+      "Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1-127, high bit on the last; 5 s timer, 65507-byte cap per association) instead of dropping them.",
+    defaultText: "dropped",
+    apply(draft, value: boolean) {
+      draft.config.serve.udpFragments = value;
     },
   },
   _timeout(

@@ -12,6 +12,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
 import type { Limits } from "../policy/limits.ts";
+import type { PortRange } from "../outbound/port_range.ts";
 import type { Ruleset } from "../policy/ruleset.ts";
 import type { Network } from "../runtime/transport.ts";
 import type { Watchdog } from "./watchdog.ts";
@@ -89,6 +90,15 @@ export interface ServerContext {
    * address the client's connection reached.
    */
   readonly externalAddress: string | null;
+  /**
+   * Address BIND and UDP ASSOCIATE replies name instead of the bound one
+   * (behind NAT); `null` names the bound address.
+   */
+  readonly advertisedAddress: string | null;
+  /** Ports for UDP relay sockets; `null` lets the system pick. */
+  readonly udpPortRange: PortRange | null;
+  /** Reassemble fragmented UDP datagrams (RFC 1928 §7) instead of dropping them. */
+  readonly udpFragments: boolean;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
   /** Per-user and per-client limits. */

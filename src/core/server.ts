@@ -11,6 +11,8 @@ import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { PortRange } from "../outbound/port_range.ts";
+import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
@@ -18,7 +20,7 @@ import { type AccessRule, AccessRules } from "../policy/access_rules.ts";
 import { Limits, type LimitSettings } from "../policy/limits.ts";
 import { SharedCounters } from "../policy/shared_counters.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
-import { canonicalIp, isLoopback } from "../protocol/ip.ts";
+import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
@@ -93,6 +95,38 @@ export interface ServeOptions {
    * address, Happy Eyeballs) built from `network` and `resolver`.
    */
   outbound?: Outbound;
+  /**
+   * The default upstream chain: proxy URLs (`socks5://[user:pass@]host:port`,
+   * `socks4a://`, `socks4://`, `http://`), first hop first. A request's own
+   * `via` (from the rules) replaces it.
+   * @default {[] (direct)}
+   */
+  upstream?: readonly string[];
+  /**
+   * Source address for outbound TCP connections (direct, or to the first
+   * upstream hop). Needs a runtime whose network can bind one
+   * (`Network.canBindSource`: Bun, not Deno).
+   * @default {the system's choice}
+   */
+  outboundAddress?: string;
+  /**
+   * Ports for UDP relay sockets (client side and outbound side), inclusive.
+   * @default {any free port}
+   */
+  udpPortRange?: PortRange;
+  /**
+   * The address BIND and UDP ASSOCIATE replies name, when clients must use
+   * another address than the one the sockets are bound on (behind NAT).
+   * @default {the bound address}
+   */
+  advertisedAddress?: string;
+  /**
+   * Reassemble fragmented UDP datagrams (RFC 1928 §7: FRAG 1–127, the high
+   * bit on the last; a 5 s timer and a 65507-byte cap per association)
+   * instead of dropping them.
+   * @default {false}
+   */
+  udpFragments?: boolean;
   /**
    * Log sink; the library logs nothing by default.
    * @default {silentLogger}
@@ -243,6 +277,27 @@ export function serveWith(
   });
 }
 
+/** The outbound source address, refused where the runtime cannot bind it. */
+function _sourceAddress(
+  options: ServeOptions & { network: Network },
+): string | null {
+  const source = options.outboundAddress;
+  if (source === undefined) return null;
+  if (ipFamily(source) === null) {
+    throw new TypeError(
+      `Outbound address ${JSON.stringify(source)} is not an IP literal`,
+    );
+  }
+  if (!options.network.canBindSource) {
+    throw new TypeError(
+      "This runtime cannot bind a source address for outbound connections " +
+        "(Deno's connect has no such option); run on Bun or the executable " +
+        "to use outboundAddress (--outbound-address).",
+    );
+  }
+  return canonicalIp(source);
+}
+
 class _Server implements Socks5Server {
   addrs: readonly NetAddress[] = [];
   readonly finished: Promise<void>;
@@ -318,16 +373,29 @@ class _Server implements Socks5Server {
       ...Object.values(timeouts).filter((t) => t > 0),
       10_000,
     );
+    const sourceAddress = _sourceAddress({
+      ...options,
+      network: this.#network,
+    });
     const context: ServerContext = {
       credentials,
       ruleset,
-      outbound: options.outbound ?? new DirectOutbound({
+      outbound: options.outbound ?? new RoutedOutbound({
+        direct: new DirectOutbound({
+          network: this.#network,
+          resolver: this.#resolver,
+          ruleset,
+          logger,
+          externalAddress,
+          udpLookupTimeout: timeouts.connect,
+          sourceAddress,
+          udpPortRange: options.udpPortRange ?? null,
+        }),
+        upstream: options.upstream ?? [],
         network: this.#network,
         resolver: this.#resolver,
         ruleset,
-        logger,
-        externalAddress,
-        udpLookupTimeout: timeouts.connect,
+        sourceAddress,
       }),
       network: this.#network,
       logger,
@@ -342,6 +410,9 @@ class _Server implements Socks5Server {
         ...options.commands,
       } satisfies CommandSwitches,
       externalAddress,
+      advertisedAddress: options.advertisedAddress ?? null,
+      udpPortRange: options.udpPortRange ?? null,
+      udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
       limits: new Limits(options.limits ?? {}, this.#counters),
     };
@@ -416,6 +487,13 @@ class _Server implements Socks5Server {
       this.metrics.count("accept_errors_total", 0, kind);
     }
     for (const listener of this.#listeners) this.#startLoop(listener);
+    const route = this.#context.outbound;
+    if (route instanceof RoutedOutbound && route.defaultChain.length > 0) {
+      // Hops as their display form: credentials never reach the log.
+      this.#context.logger.log("info", "upstream", {
+        chain: route.defaultChain.join(" -> "),
+      });
+    }
     this.#signal?.addEventListener("abort", () => this.shutdown(), {
       once: true,
     });

@@ -30,6 +30,7 @@ import type {
   Network,
 } from "../runtime/transport.ts";
 import { dialAny } from "./dial_any.ts";
+import { listenDatagramIn, type PortRange } from "./port_range.ts";
 import type {
   Outbound,
   OutboundRequest,
@@ -60,6 +61,18 @@ export interface DirectOutboundOptions {
    * @default {10000}
    */
   udpLookupTimeout?: number;
+  /**
+   * Source address for outbound TCP connections; `null` lets the system
+   * choose. A request's own `source` wins. Only addresses of its family
+   * are dialed.
+   * @default {null}
+   */
+  sourceAddress?: string | null;
+  /**
+   * Ports for the sending UDP sockets; `null` lets the system pick.
+   * @default {null}
+   */
+  udpPortRange?: PortRange | null;
 }
 
 /** Destinations a client may receive answers from, per association. */
@@ -87,11 +100,29 @@ export class DirectOutbound implements Outbound {
     signal: AbortSignal,
   ): Promise<Connection> {
     const { destination } = request.rule;
-    const addresses = await this.#permitted(request.rule, destination, signal);
+    let addresses = await this.#permitted(request.rule, destination, signal);
     const { network } = this.#options;
+    const source = request.source ?? this.#options.sourceAddress ?? null;
+    if (source !== null) {
+      const family = ipFamily(source);
+      addresses = addresses.filter((a) => ipFamily(a) === family);
+      if (addresses.length === 0) {
+        throw new SocksError(
+          Reply.NETWORK_UNREACHABLE,
+          `Destination ${
+            formatAddress(destination)
+          } has no address of the source address's family`,
+        );
+      }
+    }
     return dialAny(
       (hostname, port, attempt) =>
-        network.connect({ hostname, port, signal: attempt }),
+        network.connect({
+          hostname,
+          port,
+          signal: attempt,
+          ...(source !== null ? { localAddress: source } : {}),
+        }),
       addresses,
       destination.port,
       { signal },
@@ -344,10 +375,11 @@ class _DirectUdp implements OutboundUdp {
   #socketFor(family: IpFamily): Promise<DatagramSocket> {
     let socket = this.#sockets.get(family);
     if (!socket) {
-      socket = this.#options.network.listenDatagram({
-        hostname: family === 4 ? "0.0.0.0" : "::",
-        port: 0,
-      }).then((opened) => {
+      socket = listenDatagramIn(
+        this.#options.network,
+        family === 4 ? "0.0.0.0" : "::",
+        this.#options.udpPortRange ?? null,
+      ).then((opened) => {
         if (this.#closed) {
           closeQuietly(opened);
           throw new Error("Association closed");

@@ -1,8 +1,8 @@
 /**
  * The outbound side of a request: where its connection, its BIND listener or
  * its UDP datagrams go. Chosen per request: direct (resolve, check the rules
- * per address, dial) or, later, an upstream proxy that receives the name
- * itself.
+ * per address, dial) or an upstream proxy chain that receives the name
+ * itself (`src/outbound/route.ts` chooses).
  *
  * @module
  */
@@ -18,10 +18,17 @@ export interface OutboundRequest {
   /** The server address the client's connection reached. */
   local: NetAddress;
   /**
-   * The upstream chain (proxy URLs, first hop first) chosen for this
-   * request by the access rules; absent or empty = direct.
+   * The upstream chain for this request (proxy URLs such as
+   * `socks5://user:pass@host:port`, first hop first), as the rules chose
+   * it: absent means the server's default route (`--upstream`, else
+   * direct), empty means direct.
    */
   via?: readonly string[];
+  /**
+   * The source address for this request's outbound connections, as the
+   * rules chose it; absent means the server's `--outbound-address`.
+   */
+  source?: string;
 }
 
 /** A BIND in progress: listening, waiting for the expected peer. */
@@ -47,6 +54,7 @@ export type UdpDropReason =
   | "unsolicited"
   | "malformed"
   | "fragment"
+  | "reassembly"
   | "foreign_source"
   | "oversized";
 

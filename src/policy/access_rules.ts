@@ -13,6 +13,7 @@
  */
 
 import { canonicalIp, ipFamily, isUnspecified } from "../protocol/ip.ts";
+import { parseUpstreamUrl } from "../outbound/upstream_url.ts";
 import { inBlock, parseCidr } from "./destination_policy.ts";
 import type { RuleRequest, Ruleset } from "./ruleset.ts";
 
@@ -103,30 +104,18 @@ export function parsePortRange(value: string | number): [number, number] {
 }
 
 /**
- * Checks an upstream proxy URL's syntax.
+ * Checks an upstream proxy URL the way the outbound side will read it
+ * (`parseUpstreamUrl`).
  *
  * @param url For example `socks5://10.0.0.1:1080`.
- * @throws {RangeError} When it is not a socks5, socks4a or http URL with a
- * host and port.
+ * @throws {RangeError} When it is not a socks5, socks4a, socks4 or http URL;
+ * the message never quotes credentials.
  */
 export function checkProxyUrl(url: string): void {
-  let parsed: URL | null = null;
   try {
-    parsed = new URL(url);
-  } catch {
-    // Reported below.
-  }
-  if (
-    !parsed ||
-    !["socks5:", "socks5h:", "socks4a:", "socks4:", "http:"].includes(
-      parsed.protocol,
-    ) || parsed.hostname === "" || parsed.port === ""
-  ) {
-    throw new RangeError(
-      `Expected a proxy URL like socks5://HOST:PORT or http://HOST:PORT, got ${
-        JSON.stringify(url)
-      }`,
-    );
+    parseUpstreamUrl(url);
+  } catch (error) {
+    throw new RangeError((error as Error).message);
   }
 }
 

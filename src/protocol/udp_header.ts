@@ -18,7 +18,7 @@ import { decodeAddress, encodeAddress, type SocksAddress } from "./address.ts";
 
 /** A decoded UDP request datagram. */
 export interface UdpDatagram {
-  /** FRAG: 0 for a standalone datagram; this server drops anything else. */
+  /** FRAG: 0 for a standalone datagram, else a fragment (RFC 1928 §7). */
   fragment: number;
   /** DST.ADDR and DST.PORT (or, from the server, the sender's address). */
   address: SocksAddress;

@@ -167,7 +167,7 @@ Deno.test("AccessRules rejects bad CIDRs, ports, groups and proxy URLs, naming t
     ],
     [
       { name: "v", action: "allow", via: ["ftp://x:1"] },
-      /Rule "v", via: Expected a proxy URL/,
+      /Rule "v", via: Upstream protocol "ftp" is not one of/,
     ],
   ];
   for (const [rule, pattern] of cases) {
@@ -178,7 +178,12 @@ Deno.test("AccessRules rejects bad CIDRs, ports, groups and proxy URLs, naming t
   assert.throws(() => parsePortRange("70000"), RangeError);
   checkProxyUrl("socks5://[::1]:1080");
   checkProxyUrl("http://proxy.example:3128");
-  assert.throws(() => checkProxyUrl("socks5://host"), RangeError);
+  assert.throws(() => checkProxyUrl("gopher://host:70"), RangeError);
+  // Credentials never reach the message.
+  assert.throws(
+    () => checkProxyUrl("ftp://alice:s3cret@host:21"),
+    (error: Error) => !error.message.includes("s3cret"),
+  );
 });
 
 /** A resolver that records every name it is asked. */
