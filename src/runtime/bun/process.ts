@@ -50,8 +50,9 @@ export const bunProcess: ProcessHost = {
     const stdin = process.stdin;
     const terminal = stdin.isTTY === true;
     if (terminal) {
-      bunProcess.writeStderr(prompt);
+      // Raw (no echo) before the prompt: keys typed once it shows are safe.
       stdin.setRawMode(true);
+      bunProcess.writeStderr(prompt);
     }
     try {
       return await readFirstLine(

@@ -65,8 +65,9 @@ export const denoProcess: ProcessHost = {
   async readPassword(prompt) {
     const terminal = Deno.stdin.isTerminal();
     if (terminal) {
-      denoProcess.writeStderr(prompt);
+      // Raw (no echo) before the prompt: keys typed once it shows are safe.
       Deno.stdin.setRaw(true);
+      denoProcess.writeStderr(prompt);
     }
     try {
       return await readFirstLine(_stdinChunks(), terminal);
