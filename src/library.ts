@@ -19,6 +19,7 @@ import {
   serveWith,
   type Socks5Server,
 } from "./core/server.ts";
+import type { GssApi } from "./runtime/gssapi.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 
 /** The server and client functions of one runtime. */
@@ -60,6 +61,14 @@ export interface Api {
    * @returns The association.
    */
   udpAssociate(options: Socks5ClientOptions): Promise<Socks5UdpAssociation>;
+  /**
+   * Opens the system GSS-API library by FFI (`--allow-ffi` on Deno), for
+   * the client's `gssapi` option.
+   *
+   * @param library The shared object.
+   * @returns The API.
+   */
+  loadGssapi(library?: string): Promise<GssApi>;
 }
 
 /**
@@ -76,6 +85,7 @@ export function createApi(runtime: Runtime): Api {
       connect(destination, { network, ...options }),
     bind: (destination, options) => bind(destination, { network, ...options }),
     udpAssociate: (options) => udpAssociate({ network, ...options }),
+    loadGssapi: (library) => runtime.loadGssapi(library),
   };
 }
 
@@ -87,6 +97,7 @@ export type {
   Runtime,
 } from "./runtime/runtime.ts";
 export type {
+  GssapiOptions,
   ListenAddress,
   ServeOptions,
   ShutdownOptions,
@@ -104,6 +115,22 @@ export {
   Socks5UdpAssociation,
 } from "./client/udp_associate.ts";
 export type { Destination, Socks5ClientOptions } from "./client/handshake.ts";
+export type { GssClientOptions } from "./client/gssapi.ts";
+export {
+  DEFAULT_GSS_LIBRARY,
+  type GssAcceptorOptions,
+  type GssApi,
+  type GssContext,
+  type GssCredential,
+  GssError,
+  type GssInitiateOptions,
+  type GssInitiatorOptions,
+  type GssLoader,
+  type GssStep,
+  GssSupplementary,
+  type GssUnwrapped,
+} from "./runtime/gssapi.ts";
+export { GssProtection } from "./protocol/gssapi.ts";
 export { describeReply, replyFor } from "./core/reply_for.ts";
 export { ProtocolError, SocksError } from "./protocol/errors.ts";
 export { NetError, type NetErrorKind } from "./runtime/net_error.ts";

@@ -60,6 +60,8 @@ export const connect: Api["connect"] = _api.connect;
 export const bind: Api["bind"] = _api.bind;
 /** Opens a UDP association through a SOCKS5 proxy. */
 export const udpAssociate: Api["udpAssociate"] = _api.udpAssociate;
+/** Opens the system GSS-API library by FFI, for the client's `gssapi` option. */
+export const loadGssapi: Api["loadGssapi"] = _api.loadGssapi;
 /** Deno, as the core sees it: pass it to `createApi` or `runWorker`. */
 export { denoRuntime };
 

@@ -19,6 +19,8 @@ import {
   USERPASS_SUCCESS,
 } from "../protocol/constants.ts";
 import { encodeGreeting, readMethodChoice } from "../protocol/greeting.ts";
+import type { DatagramProtection } from "../core/gss_protected_connection.ts";
+import { type GssClientOptions, initiateGssapi } from "./gssapi.ts";
 import { encodeRequest, readReply } from "../protocol/request.ts";
 import {
   encodeUserPassRequest,
@@ -39,6 +41,11 @@ export interface Socks5ClientOptions {
   proxy: { hostname: string; port: number };
   /** Credentials, when the proxy requires RFC 1929 authentication. */
   auth?: { username: string; password: string };
+  /**
+   * Authenticate with GSS-API (RFC 1961, Kerberos) instead; when `auth` is
+   * set too, both methods are offered and the proxy picks.
+   */
+  gssapi?: GssClientOptions;
   /** Aborting it closes the connection and rejects the pending call. */
   signal?: AbortSignal;
   /**
@@ -61,6 +68,8 @@ export interface Handshake {
   reader: FrameReader;
   /** BND.ADDR/BND.PORT of the reply. */
   bound: SocksAddress;
+  /** How UDP datagrams are sealed (GSS-API protection); `null` if not. */
+  datagrams: DatagramProtection | null;
 }
 
 /**
@@ -81,7 +90,7 @@ export async function handshake(
 ): Promise<Handshake> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const conn = await options.network.connect({
+  let conn = await options.network.connect({
     hostname: options.proxy.hostname,
     port: options.proxy.port,
     ...(signal ? { signal } : {}),
@@ -90,12 +99,16 @@ export async function handshake(
   signal?.addEventListener("abort", onAbort, { once: true });
   // Reads stop exactly at the end of each frame, so whatever the proxy sends
   // after its reply stays in the connection for the caller.
-  const reader = new FrameReader(conn, { greedy: false });
+  let reader = new FrameReader(conn, { greedy: false });
+  let datagrams: DatagramProtection | null = null;
   try {
-    const method = options.auth ? Method.USERPASS : Method.NO_AUTH;
-    await writeAll(conn, encodeGreeting([method]));
+    const methods: number[] = [];
+    if (options.gssapi) methods.push(Method.GSSAPI);
+    if (options.auth) methods.push(Method.USERPASS);
+    if (methods.length === 0) methods.push(Method.NO_AUTH);
+    await writeAll(conn, encodeGreeting(methods));
     const chosen = await readMethodChoice(reader);
-    if (chosen !== method) {
+    if (!methods.includes(chosen)) {
       throw new SocksError(
         Reply.NOT_ALLOWED,
         `Proxy accepted none of the offered authentication methods (answered 0x${
@@ -103,10 +116,20 @@ export async function handshake(
         })`,
       );
     }
-    if (options.auth) {
+    if (chosen === Method.GSSAPI) {
+      const gss = await initiateGssapi(
+        reader,
+        conn,
+        options.gssapi!,
+        options.proxy.hostname,
+      );
+      conn = gss.conn;
+      reader = gss.reader;
+      datagrams = gss.datagrams;
+    } else if (chosen === Method.USERPASS) {
       await writeAll(
         conn,
-        encodeUserPassRequest(options.auth.username, options.auth.password),
+        encodeUserPassRequest(options.auth!.username, options.auth!.password),
       );
       if ((await readUserPassReply(reader)) !== USERPASS_SUCCESS) {
         throw new SocksError(
@@ -123,7 +146,7 @@ export async function handshake(
       ),
     );
     const bound = await readReplyOrThrow(reader);
-    return { conn, reader, bound };
+    return { conn, reader, bound, datagrams };
   } catch (error) {
     closeQuietly(conn);
     throw signal?.aborted ? signal.reason : error;

@@ -11,6 +11,7 @@ import {
   decodeUdpDatagram,
   encodeUdpDatagram,
 } from "../protocol/udp_header.ts";
+import type { DatagramProtection } from "../core/gss_protected_connection.ts";
 import type {
   Connection,
   DatagramSocket,
@@ -43,6 +44,7 @@ export class Socks5UdpAssociation implements Disposable {
   /** The local UDP socket. */
   readonly socket: DatagramSocket;
   #buffer = new Uint8Array(65_536);
+  #protection: DatagramProtection | null;
 
   /**
    * Creates the instance.
@@ -50,12 +52,15 @@ export class Socks5UdpAssociation implements Disposable {
    * @param control The control connection.
    * @param socket The local UDP socket the request named.
    * @param relay The relay address from the reply.
+   * @param protection How datagrams are sealed (GSS-API), if at all.
    */
   constructor(
     control: Connection,
     socket: DatagramSocket,
     relay: SocksAddress,
+    protection: DatagramProtection | null = null,
   ) {
+    this.#protection = protection;
     this.control = control;
     this.socket = socket;
     this.relay = relay;
@@ -68,11 +73,12 @@ export class Socks5UdpAssociation implements Disposable {
    * @param destination Host (IP literal or name) and port.
    */
   async send(data: Uint8Array, destination: Destination): Promise<void> {
+    const plain = encodeUdpDatagram(
+      toSocksAddress(destination.host, destination.port),
+      data,
+    );
     await this.socket.send(
-      encodeUdpDatagram(
-        toSocksAddress(destination.host, destination.port),
-        data,
-      ),
+      this.#protection ? this.#protection.seal(plain) : plain,
       { hostname: this.relay.host, port: this.relay.port },
     );
   }
@@ -88,7 +94,9 @@ export class Socks5UdpAssociation implements Disposable {
     for (;;) {
       const [bytes, from] = await this.socket.receive(this.#buffer);
       if (from.port !== this.relay.port) continue;
-      const datagram = decodeUdpDatagram(bytes);
+      const datagram = decodeUdpDatagram(
+        this.#protection ? this.#protection.open(bytes) : bytes,
+      );
       // A copy: the receive buffer is reused by the next call.
       return { data: datagram.data.slice(), from: datagram.address };
     }
@@ -134,7 +142,7 @@ export async function udpAssociate(
   });
   try {
     const { port } = socket.addr;
-    const { conn, bound } = await handshake(
+    const { conn, bound, datagrams } = await handshake(
       Command.UDP_ASSOCIATE,
       { host: probe.type === AddressType.IPV6 ? "::" : "0.0.0.0", port },
       options,
@@ -144,7 +152,7 @@ export async function udpAssociate(
     const relay = bound.host === "0.0.0.0" || bound.host === "::"
       ? { ...bound, host: (conn.remoteAddr as NetAddress).hostname }
       : bound;
-    return new Socks5UdpAssociation(conn, socket, relay);
+    return new Socks5UdpAssociation(conn, socket, relay, datagrams);
   } catch (error) {
     closeQuietly(socket);
     throw error;

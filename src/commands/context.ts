@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { DatagramProtection } from "../core/gss_protected_connection.ts";
 import type { ByteCounter } from "../core/relay.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -84,6 +85,11 @@ export interface CommandContext {
   readonly local: NetAddress;
   /** The client connection. */
   readonly client: Connection;
+  /**
+   * How the client's UDP datagrams are sealed (GSS-API protection, RFC 1961
+   * §5); `null` for plain datagrams.
+   */
+  readonly datagramProtection: DatagramProtection | null;
   /** Bytes the client sent after its request: forward them first. */
   readonly leftover: Uint8Array;
   /** Answers the client. */

@@ -141,10 +141,14 @@ class _Association {
 
   /** An answer from a destination: wrap it and send it to the client. */
   async deliver(data: Uint8Array, from: NetAddress): Promise<void> {
-    const packet = encodeUdpDatagram(
+    const plain = encodeUdpDatagram(
       toSocksAddress(from.hostname, from.port),
       data,
     );
+    // RFC 1961 §5: under GSS-API protection each datagram is one sealed
+    // message, header included.
+    const protection = this.#context.datagramProtection;
+    const packet = protection ? protection.seal(plain) : plain;
     if (packet.length > _MAX_UDP_PAYLOAD) return this.drop("oversized");
     if (this.#clientPort === null) return this.drop("unsolicited");
     try {
@@ -182,7 +186,8 @@ class _Association {
       }
       let datagram: UdpDatagram;
       try {
-        datagram = decodeUdpDatagram(data);
+        const protection = this.#context.datagramProtection;
+        datagram = decodeUdpDatagram(protection ? protection.open(data) : data);
       } catch {
         this.drop("malformed");
         continue;

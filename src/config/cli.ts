@@ -125,6 +125,7 @@ export async function parseCli(
       }): hash them with "socks5-deno passwd NAME"`,
     );
   }
+  _finishGssapi(draft);
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);
@@ -171,6 +172,16 @@ function _finishUsers(draft: ConfigDraft): void {
   if (draft.users.size > 0) draft.config.serve.users = draft.users;
 }
 
+function _finishGssapi(draft: ConfigDraft): void {
+  const gssapi = draft.config.serve.gssapi;
+  if (gssapi === undefined) return;
+  if (!gssapi.keytab || !gssapi.service) {
+    throw new UsageError(
+      "GSS-API needs both --gssapi-keytab and --gssapi-service",
+    );
+  }
+}
+
 /** The same configuration with its keys in a stable, documented order. */
 function _ordered(config: CliConfig): CliConfig {
   const s = config.serve;
@@ -179,6 +190,7 @@ function _ordered(config: CliConfig): CliConfig {
     const key of [
       "listen",
       "users",
+      "gssapi",
       "allowOpenProxy",
       "blockInternalDestinations",
       "allowDestinations",

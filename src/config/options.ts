@@ -13,6 +13,7 @@ import type { Timeouts } from "../core/context.ts";
 import { LOG_LEVELS, type LogLevel } from "../observability/logger.ts";
 import { parseUpstreamChain } from "../outbound/upstream_url.ts";
 import { parseCidr } from "../policy/destination_policy.ts";
+import type { GssProtection } from "../protocol/gssapi.ts";
 import { canonicalIp, ipFamily } from "../protocol/ip.ts";
 import { parsePortRange } from "../outbound/port_range.ts";
 import {
@@ -214,6 +215,63 @@ export const OPTIONS: readonly OptionSpec[] = [
         }
         draft.users.set(entry.slice(0, colon), entry.slice(colon + 1));
       }
+    },
+  },
+  {
+    flag: "gssapi-keytab",
+    value: "PATH",
+    section: "Listening and authentication",
+    help:
+      "Offer GSS-API (Kerberos, RFC 1961) with the service keys in this keytab; needs --gssapi-service. Deno needs --allow-ffi.",
+    defaultText: "off",
+    apply(draft, path: string) {
+      draft.config.serve.gssapi = {
+        service: "",
+        ...draft.config.serve.gssapi,
+        keytab: path,
+      };
+    },
+  },
+  {
+    flag: "gssapi-service",
+    value: "NAME",
+    section: "Listening and authentication",
+    help:
+      "The service clients ask tickets for, e.g. rcmd (curl and most SOCKS clients) for rcmd/HOST@REALM keys.",
+    defaultText: "none",
+    apply(draft, name: string) {
+      if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+        throw new UsageError(
+          `--gssapi-service: expected a name like rcmd, got ${
+            JSON.stringify(name)
+          }`,
+        );
+      }
+      draft.config.serve.gssapi = {
+        keytab: "",
+        ...draft.config.serve.gssapi,
+        service: name,
+      };
+    },
+  },
+  {
+    flag: "gssapi-protection",
+    value: "LIST",
+    section: "Listening and authentication",
+    help:
+      "Protection levels the server agrees to, comma-separated: none (curl), integrity, confidentiality.",
+    defaultText: "`integrity,confidentiality`",
+    apply(draft, text: string) {
+      const names = ["none", "integrity", "confidentiality"] as const;
+      const levels = text.split(",").map((name) =>
+        names.indexOf(parseChoice(name.trim(), "--gssapi-protection", names))
+      ) as GssProtection[];
+      draft.config.serve.gssapi = {
+        keytab: "",
+        service: "",
+        ...draft.config.serve.gssapi,
+        protection: [...new Set(levels)],
+      };
     },
   },
   {

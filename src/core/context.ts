@@ -8,6 +8,7 @@
  */
 
 import type { CredentialStore } from "../auth/credential_store.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
@@ -69,6 +70,8 @@ export interface CommandSwitches {
 export interface ServerContext {
   /** `null` when no authentication is required. */
   readonly credentials: CredentialStore | null;
+  /** The GSS-API method's credentials and policy; `null` when not offered. */
+  readonly gssapi: GssServerSettings | null;
   /** Access control. */
   readonly ruleset: Ruleset;
   /** Where requests go out. */

@@ -7,6 +7,7 @@
 
 import type { CredentialStore } from "../auth/credential_store.ts";
 import { UserCredentials } from "../auth/user_credentials.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
@@ -22,7 +23,9 @@ import { SharedCounters } from "../policy/shared_counters.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
+import type { GssLoader } from "../runtime/gssapi.ts";
 import type { Listener, NetAddress, Network } from "../runtime/transport.ts";
+import type { GssProtection } from "../protocol/gssapi.ts";
 import { ACCEPT_FAILURE_KINDS, acceptFailureAction } from "./accept_failure.ts";
 import { closeQuietly } from "./close_quietly.ts";
 import {
@@ -62,6 +65,11 @@ export interface ServeOptions {
   users?: Record<string, string> | Map<string, string>;
   /** A custom credential check; takes precedence over `users`. */
   credentials?: CredentialStore;
+  /**
+   * Offer the GSS-API method (RFC 1961, Kerberos) beside username/password.
+   * The runtime's GSS-API library is loaded by FFI only when this is set.
+   */
+  gssapi?: GssapiOptions;
   /**
    * Access rules.
    * @default {permitAll}
@@ -189,6 +197,29 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode ServeOptions.gssapi}. */
+export interface GssapiOptions {
+  /** The keytab with the service's keys. */
+  keytab: string;
+  /**
+   * The service clients ask tickets for: the first component of the
+   * service principal (`rcmd` for `rcmd/proxy.example@REALM`, what curl and
+   * most SOCKS clients use).
+   */
+  service: string;
+  /**
+   * The protection levels the server agrees to: 0 none (curl asks for it),
+   * 1 integrity, 2 confidentiality.
+   * @default {[1, 2]}
+   */
+  protection?: readonly GssProtection[];
+  /**
+   * The shared library to load.
+   * @default {"libgssapi_krb5.so.2"}
+   */
+  library?: string;
+}
+
 /** Options of {@linkcode Socks5Server.shutdown}. */
 export interface ShutdownOptions {
   /**
@@ -251,11 +282,41 @@ const _WARN_INTERVAL_MS = 10_000;
  * @throws {NetError} When a listener cannot be bound.
  */
 export async function startServer(
-  options: ServeOptions & { network: Network; resolver: Resolver },
+  options: ServeOptions & {
+    network: Network;
+    resolver: Resolver;
+    loadGssapi?: GssLoader;
+  },
 ): Promise<Socks5Server> {
-  const server = new _Server(options);
-  await server.listen(options.network, options.reusePort ?? false);
+  const gssapi = options.gssapi
+    ? await _acquireGssapi(options.gssapi, options.loadGssapi)
+    : null;
+  let server;
+  try {
+    server = new _Server(options, gssapi);
+    await server.listen(options.network, options.reusePort ?? false);
+  } catch (error) {
+    gssapi?.credential.close();
+    throw error;
+  }
   return server;
+}
+
+async function _acquireGssapi(
+  options: GssapiOptions,
+  load: GssLoader | undefined,
+): Promise<GssServerSettings> {
+  if (!load) throw new TypeError("This runtime cannot load a GSS-API library");
+  if (!options.keytab || !options.service) {
+    throw new TypeError("GSS-API needs both a keytab and a service name");
+  }
+  const protection = options.protection ?? [1, 2];
+  if (protection.length === 0) {
+    throw new RangeError("GSS-API needs at least one protection level");
+  }
+  const api = await load(options.library);
+  const credential = await api.acceptor({ keytab: options.keytab });
+  return { credential, service: options.service, protection };
 }
 
 /**
@@ -267,13 +328,14 @@ export async function startServer(
  * @returns The running server, once every listener is bound.
  */
 export function serveWith(
-  runtime: { network: Network; resolver: Resolver },
+  runtime: { network: Network; resolver: Resolver; loadGssapi?: GssLoader },
   options: ServeOptions = {},
 ): Promise<Socks5Server> {
   return startServer({
     ...options,
     network: options.network ?? runtime.network,
     resolver: options.resolver ?? runtime.resolver,
+    ...(runtime.loadGssapi ? { loadGssapi: runtime.loadGssapi } : {}),
   });
 }
 
@@ -306,6 +368,7 @@ class _Server implements Socks5Server {
   loadedAt = new Date();
   #context: ServerContext;
   #addresses: Array<{ hostname: string; port: number }>;
+  #gssapi: GssServerSettings | null;
   #listeners: Listener[] = [];
   #retired = new Set<Listener>();
   #network: Network;
@@ -326,9 +389,12 @@ class _Server implements Socks5Server {
 
   constructor(
     options: ServeOptions & { network: Network; resolver: Resolver },
+    gssapi: GssServerSettings | null,
   ) {
     this.#network = options.network;
     this.#resolver = options.resolver;
+    // Acquired once at start from the keytab; a reload keeps it.
+    this.#gssapi = gssapi;
     this.metrics = options.metrics ?? new MemoryMetrics();
     this.#counters = options.sharedLimits
       ? new SharedCounters(options.sharedLimits)
@@ -353,7 +419,7 @@ class _Server implements Socks5Server {
       _credentials(options.users, previous?.credentials ?? null);
     const { timeouts, maxSessions, exposed } = _checked(
       options,
-      credentials !== null,
+      credentials !== null || this.#gssapi !== null,
     );
     const blockInternal = options.blockInternalDestinations ??
       exposed.length > 0;
@@ -379,6 +445,7 @@ class _Server implements Socks5Server {
     });
     const context: ServerContext = {
       credentials,
+      gssapi: this.#gssapi,
       ruleset,
       outbound: options.outbound ?? new RoutedOutbound({
         direct: new DirectOutbound({
@@ -505,7 +572,10 @@ class _Server implements Socks5Server {
       address: formatAddress(
         toSocksAddress(listener.addr.hostname, listener.addr.port),
       ),
-      auth: this.#context.credentials ? "username/password" : "none",
+      auth: [
+        ...(this.#gssapi ? ["gssapi"] : []),
+        ...(this.#context.credentials ? ["username/password"] : []),
+      ].join(", ") || "none",
     });
     this.#loops.push(this.#acceptLoop(listener));
   }
@@ -555,6 +625,7 @@ class _Server implements Socks5Server {
       }
     }
     this.#context.watchdog.close();
+    this.#gssapi?.credential.close();
     this.#context.logger.log("info", "stopped");
     this.#resolveFinished();
     return this.finished;
@@ -673,7 +744,7 @@ function _size(users: Record<string, string> | Map<string, string>): number {
 export function checkServeOptions(options: ServeOptions): void {
   _checked(
     options,
-    options.credentials !== undefined ||
+    options.credentials !== undefined || options.gssapi !== undefined ||
       (options.users !== undefined && _size(options.users) > 0),
   );
   if (options.rules && options.rules.length > 0) {

@@ -16,6 +16,7 @@ import type {
   Responder,
 } from "../commands/context.ts";
 import type {
+  AcceptedRequest,
   HandshakeProgress,
   HandshakeStage,
 } from "../frontends/front_end.ts";
@@ -40,6 +41,7 @@ import { canonicalIp } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
 import { closeQuietly } from "./close_quietly.ts";
+import type { DatagramProtection } from "./gss_protected_connection.ts";
 import type { CommandSwitches, ServerContext } from "./context.ts";
 import { FrameReader } from "./frame_reader.ts";
 import type { ByteCounter } from "./relay.ts";
@@ -65,8 +67,13 @@ const _SWITCH_BY_COMMAND: Readonly<
  * with (commands see only the {@linkcode CommandContext} interface).
  */
 export class Session implements Watched, CommandContext, HandshakeProgress {
-  /** The client connection. */
-  readonly client: Connection;
+  /**
+   * The client connection; after a GSS-API handshake that agreed on
+   * protection, the protecting wrapper around it.
+   */
+  client: Connection;
+  /** {@linkcode CommandContext}: how UDP datagrams are sealed, if at all. */
+  datagramProtection: DatagramProtection | null = null;
   /** The server address the client reached. */
   readonly local: NetAddress;
   /** Client → destination payload bytes. */
@@ -231,7 +238,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   async #handshakeAndRun(): Promise<void> {
     const server = this.#server;
     const reader = new FrameReader(this.client);
-    let accepted;
+    let accepted: AcceptedRequest | undefined;
     try {
       const first = (await reader.peek(1))[0]!;
       const frontEnd = frontEndFor(first);
@@ -250,7 +257,11 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
         this.signal,
       );
     } finally {
-      this.leftover = reader.rest();
+      this.leftover = (accepted?.protection?.reader ?? reader).rest();
+    }
+    if (accepted.protection) {
+      this.client = accepted.protection.connection;
+      this.datagramProtection = accepted.protection.datagrams;
     }
     this.stage = "command";
     this.#request = {

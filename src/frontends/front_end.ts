@@ -7,6 +7,8 @@
  */
 
 import type { CredentialStore } from "../auth/credential_store.ts";
+import type { GssServerSettings } from "../auth/gssapi_method.ts";
+import type { DatagramProtection } from "../core/gss_protected_connection.ts";
 import type { CommandName, Responder } from "../commands/context.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -27,6 +29,16 @@ export interface AcceptedRequest {
   user: string | null;
   /** Sends the request's replies, in the front-end's protocol. */
   responder: Responder;
+  /**
+   * Set when the authentication method protects all further traffic (GSS-API
+   * at level 1 or 2): the connection and reader the session continues on,
+   * and how UDP datagrams are sealed.
+   */
+  protection?: {
+    connection: Connection;
+    reader: FrameReader;
+    datagrams: DatagramProtection;
+  };
 }
 
 /** What a front-end reports while it works, for the access log. */
@@ -46,12 +58,19 @@ export interface HandshakeProgress {
    * front-end could not answer itself is answered by the caller.
    */
   openResponder: Responder | null;
+  /**
+   * Registers a resource to close when the session ends (a protecting
+   * connection made during the handshake).
+   */
+  own<T extends { close(): void }>(resource: T): T;
 }
 
 /** The settings a front-end reads. */
 export interface FrontEndSettings {
   /** `null` when no authentication is required. */
   readonly credentials: CredentialStore | null;
+  /** The GSS-API method, when offered. */
+  readonly gssapi: GssServerSettings | null;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
   /** Counters. */

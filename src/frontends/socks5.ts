@@ -6,6 +6,7 @@
  * @module
  */
 
+import { acceptGssapi } from "../auth/gssapi_method.ts";
 import type { CommandName, Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
@@ -39,8 +40,12 @@ import type { FrameReader } from "../core/frame_reader.ts";
  * Runs a SOCKS5 handshake: greeting, authentication when users are
  * configured, request.
  *
- * - Method X'00' when no users are configured, otherwise only X'02'; `05 FF`
- *   when the client offers neither.
+ * - Method X'00' when no authentication is configured; otherwise X'01'
+ *   (GSS-API, RFC 1961, preferred when offered and configured) or X'02'
+ *   (username/password); `05 FF` when the client offers none of them.
+ * - After GSS-API, the client's principal is the user; at protection level
+ *   1 or 2 the request, the replies and all further traffic go through the
+ *   protecting connection, which the returned request carries.
  * - A failed login is answered `01 01` (after the configured delay) on the
  *   same path whether the user exists or not.
  * - A broken or unsupported request is answered with its reply (07 for an
@@ -57,22 +62,45 @@ export const socks5FrontEnd: FrontEnd = async (
   signal,
 ) => {
   const methods = await readGreeting(reader);
-  const wanted = settings.credentials ? Method.USERPASS : Method.NO_AUTH;
-  if (!methods.includes(wanted)) {
+  const acceptable: number[] = [];
+  if (settings.gssapi) acceptable.push(Method.GSSAPI);
+  if (settings.credentials) acceptable.push(Method.USERPASS);
+  if (acceptable.length === 0) acceptable.push(Method.NO_AUTH);
+  const wanted = acceptable.find((m) => methods.includes(m));
+  if (wanted === undefined) {
     await writeAll(conn, encodeMethodChoice(Method.NO_ACCEPTABLE));
     throw new ProtocolError(
-      `No acceptable authentication method offered (wanted 0x0${wanted}, got [${
-        [...methods].map((m) => `0x${m.toString(16).padStart(2, "0")}`)
-          .join(", ")
-      }])`,
+      `No acceptable authentication method offered (wanted ${
+        _methodList(acceptable)
+      }, got ${_methodList(methods)})`,
     );
   }
   await writeAll(conn, encodeMethodChoice(wanted));
   let user: string | null = null;
-  if (settings.credentials) {
+  let protection: AcceptedRequest["protection"];
+  if (wanted === Method.USERPASS) {
     progress.stage = "auth";
     user = await _authenticate(reader, conn, settings, signal);
     progress.user = user;
+  } else if (wanted === Method.GSSAPI) {
+    progress.stage = "auth";
+    let gss;
+    try {
+      gss = await acceptGssapi(reader, conn, settings.gssapi!);
+    } catch (error) {
+      if (error instanceof SocksError) {
+        settings.metrics.count("auth_failures_total");
+      }
+      throw error;
+    }
+    user = gss.principal;
+    progress.user = user;
+    if (gss.protected) {
+      protection = gss.protected;
+      progress.own(protection.connection);
+      conn = protection.connection;
+      reader = protection.reader;
+    }
   }
   progress.stage = "request";
   const responder = new Socks5Responder(conn, settings.metrics, progress);
@@ -103,6 +131,7 @@ export const socks5FrontEnd: FrontEnd = async (
     destination: request.destination,
     user,
     responder,
+    ...(protection ? { protection } : {}),
   };
   return accepted;
 };
@@ -212,6 +241,12 @@ export class Socks5Responder implements Responder {
       ),
     );
   }
+}
+
+function _methodList(methods: Iterable<number>): string {
+  return `[${
+    [...methods].map((m) => `0x${m.toString(16).padStart(2, "0")}`).join(", ")
+  }]`;
 }
 
 function _alreadyReplied(): never {

@@ -15,7 +15,7 @@ export const USERPASS_VERSION = 0x01;
 export const Method = {
   /** X'00' NO AUTHENTICATION REQUIRED */
   NO_AUTH: 0x00,
-  /** X'01' GSSAPI (not implemented by this server) */
+  /** X'01' GSSAPI (RFC 1961) */
   GSSAPI: 0x01,
   /** X'02' USERNAME/PASSWORD (RFC 1929) */
   USERPASS: 0x02,

@@ -7,6 +7,7 @@
  */
 
 import type { Resolver } from "../outbound/resolver.ts";
+import type { GssLoader } from "./gssapi.ts";
 import type { NetAddress, Network } from "./transport.ts";
 
 /** A running HTTP server. */
@@ -87,4 +88,10 @@ export interface Runtime {
    * The module URL of this runtime's worker entry, for `--workers`.
    */
   readonly workerUrl: URL;
+  /**
+   * Opens the system GSS-API library by FFI, for the GSS-API method
+   * (RFC 1961). Called only when GSS-API is configured, so a server
+   * without it never asks for FFI (`--allow-ffi` on Deno).
+   */
+  readonly loadGssapi: GssLoader;
 }

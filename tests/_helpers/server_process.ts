@@ -54,6 +54,17 @@ export interface ServerProcessOptions {
    */
   args?: string[];
   /**
+   * Extra environment variables (the Kerberos realm's, for GSS-API).
+   * @default {}
+   */
+  env?: Record<string, string>;
+  /**
+   * Add `--allow-ffi` to the Deno command (GSS-API loads its library by
+   * FFI); Bun and the executable need no flag.
+   * @default false
+   */
+  allowFfi?: boolean;
+  /**
    * How long to wait for every "listening" line. Generous because the first
    * `deno run` in a fresh cache also downloads and compiles dependencies.
    * @default 30_000
@@ -118,7 +129,13 @@ export class ServerProcess implements AsyncDisposable {
     options: ServerProcessOptions = {},
   ): Promise<ServerProcess> {
     const listen = options.listen ?? ["127.0.0.1:0"];
-    const server = options.server ?? DENO_SERVER;
+    const chosen = options.server ?? DENO_SERVER;
+    const server = options.allowFfi && chosen.name === "deno"
+      ? {
+        ...chosen,
+        prefix: [chosen.prefix[0]!, "--allow-ffi", ...chosen.prefix.slice(1)],
+      }
+      : chosen;
     const { program, args } = commandLine(server, [
       ...listen.flatMap((address) => ["--listen", address]),
       ...(options.users ?? []).flatMap((user) => ["--user", user]),
@@ -134,7 +151,7 @@ export class ServerProcess implements AsyncDisposable {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
     }).spawn();
     const started = new ServerProcess(child);
     try {

@@ -7,8 +7,13 @@
 
 import { createLogger } from "../../src/observability/logger.ts";
 import { MemoryMetrics } from "../../src/observability/metrics.ts";
-import type { ServeOptions, Socks5Server } from "../../src/core/server.ts";
-import { serve } from "../../src/mod.ts";
+import {
+  type ServeOptions,
+  serveWith,
+  type Socks5Server,
+} from "../../src/core/server.ts";
+import { denoRuntime } from "../../src/mod.ts";
+import type { GssLoader } from "../../src/runtime/gssapi.ts";
 import type { NetAddress } from "../../src/runtime/transport.ts";
 
 /** A server under test. */
@@ -34,10 +39,12 @@ export interface TestServer extends AsyncDisposable {
  * Starts a server on 127.0.0.1:0 (unless `listen` says otherwise).
  *
  * @param options Server options; logger and metrics are supplied.
+ * @param hooks A GSS-API loader replacing the runtime's (a fake library).
  * @returns The server and its captured output.
  */
 export async function startServer(
   options: ServeOptions = {},
+  hooks: { loadGssapi?: GssLoader } = {},
 ): Promise<TestServer> {
   const lines: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
@@ -52,7 +59,10 @@ export async function startServer(
     },
   });
   const metrics = new MemoryMetrics();
-  const server = await serve({
+  const runtime = hooks.loadGssapi
+    ? { ...denoRuntime, loadGssapi: hooks.loadGssapi }
+    : denoRuntime;
+  const server = await serveWith(runtime, {
     listen: { hostname: "127.0.0.1", port: 0 },
     ...options,
     logger,

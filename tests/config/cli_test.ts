@@ -108,6 +108,12 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     "--user=bob:pa:ss",
     "--users-file",
     "/etc/socks/users",
+    "--gssapi-keytab",
+    "/etc/socks/krb5.keytab",
+    "--gssapi-service",
+    "rcmd",
+    "--gssapi-protection",
+    "confidentiality, integrity,confidentiality",
     "--allow-open-proxy",
     "--destination-policy",
     "block-internal",
@@ -175,6 +181,11 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
         ["alice", "s3cret"],
         ["bob", "pa:ss"],
       ]),
+      gssapi: {
+        keytab: "/etc/socks/krb5.keytab",
+        service: "rcmd",
+        protection: [2, 1],
+      },
       allowOpenProxy: true,
       blockInternalDestinations: true,
       allowDestinations: ["10.1.0.0/16", "fd00::/8"],
@@ -480,4 +491,48 @@ Deno.test("parseDuration() throws UsageError naming the flag when the text is no
       });
     });
   }
+});
+
+Deno.test("parseCli() refuses GSS-API flags when keytab or service is missing or a level is unknown", async () => {
+  await assert.rejects(parse("--gssapi-keytab", "/k"), {
+    name: "UsageError",
+    message: "GSS-API needs both --gssapi-keytab and --gssapi-service",
+  });
+  await assert.rejects(parse("--gssapi-service", "rcmd"), {
+    message: "GSS-API needs both --gssapi-keytab and --gssapi-service",
+  });
+  await assert.rejects(
+    parse("--gssapi-protection", "none", "--gssapi-service", "rcmd"),
+    { message: "GSS-API needs both --gssapi-keytab and --gssapi-service" },
+  );
+  await assert.rejects(
+    parse("--gssapi-keytab", "/k", "--gssapi-service", "rcmd/host"),
+    {
+      message: '--gssapi-service: expected a name like rcmd, got "rcmd/host"',
+    },
+  );
+  await assert.rejects(
+    parse(
+      "--gssapi-keytab",
+      "/k",
+      "--gssapi-service",
+      "r",
+      "--gssapi-protection",
+      "full",
+    ),
+    {
+      message:
+        '--gssapi-protection: expected none, integrity or confidentiality, got "full"',
+    },
+  );
+  const config = await parse(
+    "--gssapi-keytab",
+    "/k",
+    "--gssapi-service",
+    "rcmd",
+  );
+  assert.deepStrictEqual(config.serve.gssapi, {
+    keytab: "/k",
+    service: "rcmd",
+  });
 });

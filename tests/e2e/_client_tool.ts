@@ -47,27 +47,43 @@ export function findExecutable(
  * PATH (pyenv), so both are tried.
  */
 export function findPySocks(): ClientTool {
+  return findPythonWith("socks", "PySocks", "apt-get install python3-socks");
+}
+
+/**
+ * Finds a Python 3 that can import `module`: /usr/bin/python3 first (where
+ * Debian's python3-* packages install), then the `python3` on PATH.
+ *
+ * @param module The module to import.
+ * @param name The tool's name, for messages.
+ * @param install How to get it.
+ */
+export function findPythonWith(
+  module: string,
+  name: string,
+  install: string,
+): ClientTool {
   const candidates = ["/usr/bin/python3", _which("python3")];
   for (const python of candidates) {
     if (python === undefined || !_isFile(python)) continue;
     try {
       const probe = new Deno.Command(python, {
-        args: ["-c", "import socks"],
+        args: ["-c", `import ${module}`],
         stdout: "null",
         stderr: "null",
       }).outputSync();
       if (probe.success) {
-        return _tool("PySocks", python, undefined, "");
+        return _tool(name, python, undefined, "");
       }
     } catch {
       // Not runnable; try the next candidate.
     }
   }
   return _tool(
-    "PySocks",
+    name,
     "python3",
-    "no python3 on this machine can import socks",
-    "apt-get install python3-socks",
+    `no python3 on this machine can import ${module}`,
+    install,
   );
 }
 

@@ -22,6 +22,8 @@ export const connect: Api["connect"] = _api.connect;
 export const bind: Api["bind"] = _api.bind;
 /** Opens a UDP association through a SOCKS5 proxy. */
 export const udpAssociate: Api["udpAssociate"] = _api.udpAssociate;
+/** Opens the system GSS-API library by FFI, for the client's `gssapi` option. */
+export const loadGssapi: Api["loadGssapi"] = _api.loadGssapi;
 /** Bun, as the core sees it. */
 export { bunRuntime };
 

@@ -9,6 +9,7 @@
 
 import { SystemResolver } from "../../outbound/system_resolver.ts";
 import type { HttpServerHandle, Runtime } from "../runtime.ts";
+import { loadBunGssapi } from "./gssapi.ts";
 import { bunNetwork } from "./network.ts";
 import { isCompiled } from "./process.ts";
 
@@ -24,6 +25,7 @@ export const bunRuntime: Runtime = {
   workerUrl: isCompiled
     ? new URL("./src/runtime/bun/worker.ts", `file://${Bun.main}`)
     : new URL("./worker.ts", import.meta.url),
+  loadGssapi: loadBunGssapi,
   serveHttp(options, handler): Promise<HttpServerHandle> {
     const server = Bun.serve({
       hostname: options.hostname,

@@ -7,6 +7,7 @@
 
 import { SystemResolver } from "../../outbound/system_resolver.ts";
 import type { HttpServerHandle, Runtime } from "../runtime.ts";
+import { loadDenoGssapi } from "./gssapi.ts";
 import { denoNetwork } from "./network.ts";
 
 /** Deno, as the core sees it. */
@@ -16,6 +17,7 @@ export const denoRuntime: Runtime = {
   network: denoNetwork,
   resolver: new SystemResolver(),
   workerUrl: new URL("./worker.ts", import.meta.url),
+  loadGssapi: loadDenoGssapi,
   serveHttp(options, handler): Promise<HttpServerHandle> {
     const server = Deno.serve({
       hostname: options.hostname,
