@@ -265,6 +265,8 @@ export interface Socks5Server extends AsyncDisposable {
 }
 
 const _BACKOFF_MIN_MS = 10;
+/** What limits count in when none is set: never touched, so one slot. */
+const _NO_COUNTERS = SharedCounters.create(2);
 const _BACKOFF_MAX_MS = 1_000;
 const _WARN_INTERVAL_MS = 10_000;
 
@@ -374,7 +376,7 @@ class _Server implements Socks5Server {
   #network: Network;
   #resolver: Resolver;
   #reusePort = false;
-  #counters: SharedCounters;
+  #counters: SharedCounters | null;
   #sessions = new Set<Session>();
   #maxSessions: number;
   #closing = false;
@@ -396,9 +398,10 @@ class _Server implements Socks5Server {
     // Acquired once at start from the keytab; a reload keeps it.
     this.#gssapi = gssapi;
     this.metrics = options.metrics ?? new MemoryMetrics();
+    // The table (about 1.3 MB) is made when a limit first needs it.
     this.#counters = options.sharedLimits
       ? new SharedCounters(options.sharedLimits)
-      : SharedCounters.create();
+      : null;
     this.#addresses = _addresses(options);
     const { context, maxSessions } = this.#build(options, null);
     this.#context = context;
@@ -481,9 +484,17 @@ class _Server implements Socks5Server {
       udpPortRange: options.udpPortRange ?? null,
       udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
-      limits: new Limits(options.limits ?? {}, this.#counters),
+      limits: this.#limits(options.limits ?? {}),
     };
     return { context, maxSessions };
+  }
+
+  #limits(settings: LimitSettings): Limits {
+    if (!Object.values(settings).some((v) => v)) {
+      return new Limits(settings, _NO_COUNTERS);
+    }
+    this.#counters ??= SharedCounters.create();
+    return new Limits(settings, this.#counters);
   }
 
   /**
