@@ -8,7 +8,10 @@
  */
 
 import type { CliConfig } from "../config/options.ts";
-import type { ConfigState } from "../config/config_state.ts";
+import {
+  type ConfigStatus,
+  markReloaded,
+} from "../observability/config_status.ts";
 import type { LogLevel } from "../observability/logger.ts";
 import type { Logger } from "../observability/logger.ts";
 
@@ -22,8 +25,8 @@ export interface ReloadTarget {
   apply(config: CliConfig): Promise<void>;
   /** Where the outcome is logged. */
   logger: Logger;
-  /** The generation counter. */
-  state: ConfigState;
+  /** The generation counter the status page and metrics show. */
+  status: ConfigStatus;
 }
 
 /**
@@ -48,7 +51,7 @@ export function createReloader(target: ReloadTarget): () => Promise<void> {
 }
 
 async function _reloadOnce(target: ReloadTarget): Promise<void> {
-  const { logger, state } = target;
+  const { logger, status } = target;
   let config: CliConfig;
   try {
     config = await target.load();
@@ -57,18 +60,17 @@ async function _reloadOnce(target: ReloadTarget): Promise<void> {
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error))
       .split("\n").join("; ");
-    state.fail(message);
     logger.log("error", "reload rejected, the old configuration stays", {
-      generation: state.generation,
+      generation: status.generation,
       error: message,
     });
     return;
   }
   target.setLog(config.logLevel, config.logFormat);
-  state.bump();
+  markReloaded(status);
   for (const warning of config.warnings) logger.log("warn", warning);
   logger.log("info", "reloaded", {
-    generation: state.generation,
-    loadedAt: state.loadedAt.toISOString(),
+    generation: status.generation,
+    loadedAt: new Date(status.loadedAt).toISOString(),
   });
 }

@@ -14,7 +14,8 @@ import {
 } from "../core/server.ts";
 import { createBatchedWriter } from "../observability/batched_writer.ts";
 import { createLogger, type LogLevel } from "../observability/logger.ts";
-import { MemoryMetrics } from "../observability/metrics.ts";
+import { MemoryMetrics, type MetricsDump } from "../observability/metrics.ts";
+import type { SessionInfo } from "../core/session_info.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { NetAddress } from "../runtime/transport.ts";
 
@@ -25,6 +26,10 @@ export type ToWorker =
     options: ServeOptions;
     logLevel: LogLevel;
     logFormat: "text" | "json";
+    /** Distinct users with their own metrics label. */
+    maxUserLabels?: number;
+    /** Send access-log lines apart (`access` messages), for a log file. */
+    accessLogApart?: boolean;
   }
   | {
     type: "reload";
@@ -33,18 +38,17 @@ export type ToWorker =
     logFormat: "text" | "json";
   }
   | { type: "shutdown"; graceMs: number }
-  | { type: "metrics"; id: number };
+  | { type: "metrics"; id: number }
+  | { type: "sessions"; id: number };
 
 /** Messages a worker sends the main thread. */
 export type FromWorker =
   | { type: "listening"; addrs: NetAddress[] }
   | { type: "failed"; message: string }
   | { type: "log"; text: string }
-  | {
-    type: "metrics";
-    id: number;
-    entries: ReturnType<MemoryMetrics["entries"]>;
-  }
+  | { type: "access"; text: string }
+  | { type: "metrics"; id: number; dump: MetricsDump }
+  | { type: "sessions"; id: number; sessions: SessionInfo[] }
   | { type: "reloaded"; addrs: NetAddress[] }
   | { type: "reload-failed"; message: string }
   | { type: "stopped" };
@@ -67,21 +71,36 @@ export interface WorkerPort {
 export function runWorker(runtime: Runtime, port: WorkerPort): void {
   const post = (message: FromWorker) => port.postMessage(message);
   const logs = createBatchedWriter((text) => post({ type: "log", text }), 50);
-  const metrics = new MemoryMetrics();
+  const access = createBatchedWriter(
+    (text) => post({ type: "access", text }),
+    50,
+  );
+  let metrics = new MemoryMetrics();
   let server: Socks5Server | undefined;
+  let accessLogApart = false;
   port.onmessage = async (event: MessageEvent<ToWorker>) => {
     const message = event.data;
     if (message.type === "start") {
       try {
+        metrics = new MemoryMetrics({ maxUserLabels: message.maxUserLabels });
+        accessLogApart = message.accessLogApart ?? false;
+        const logger = createLogger({
+          level: message.logLevel,
+          format: message.logFormat,
+          write: logs.write,
+        });
         server = await serveWith(runtime, {
           ...message.options,
           reusePort: true,
           metrics,
-          logger: createLogger({
-            level: message.logLevel,
-            format: message.logFormat,
-            write: logs.write,
-          }),
+          logger,
+          accessLog: message.accessLogApart
+            ? createLogger({
+              level: message.logLevel,
+              format: message.logFormat,
+              write: access.write,
+            })
+            : logger,
         });
         logs.flush();
         post({ type: "listening", addrs: _plain(server.addrs) });
@@ -94,15 +113,23 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
     } else if (message.type === "reload") {
       try {
         if (!server) throw new Error("The worker has no server");
+        const logger = createLogger({
+          level: message.logLevel,
+          format: message.logFormat,
+          write: logs.write,
+        });
         await server.reload({
           ...message.options,
           reusePort: true,
           metrics,
-          logger: createLogger({
-            level: message.logLevel,
-            format: message.logFormat,
-            write: logs.write,
-          }),
+          logger,
+          accessLog: accessLogApart
+            ? createLogger({
+              level: message.logLevel,
+              format: message.logFormat,
+              write: access.write,
+            })
+            : logger,
         });
         post({ type: "reloaded", addrs: _plain(server.addrs) });
       } catch (error) {
@@ -114,9 +141,20 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
     } else if (message.type === "shutdown") {
       await server?.shutdown({ graceMs: message.graceMs });
       logs.flush();
+      access.flush();
       post({ type: "stopped" });
     } else if (message.type === "metrics") {
-      post({ type: "metrics", id: message.id, entries: metrics.entries() });
+      post({
+        type: "metrics",
+        id: message.id,
+        dump: metrics.dump(server?.trafficInFlight()),
+      });
+    } else if (message.type === "sessions") {
+      post({
+        type: "sessions",
+        id: message.id,
+        sessions: server?.sessions() ?? [],
+      });
     }
   };
 }

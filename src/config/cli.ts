@@ -79,6 +79,10 @@ export async function parseCli(
       logFormat: "text",
       graceMs: 10_000,
       metricsListen: null,
+      adminListen: null,
+      adminToken: null,
+      metricsUserLabels: 100,
+      accessLog: null,
       workers: 1,
       configPath: null,
       warnings: [],
@@ -126,6 +130,10 @@ export async function parseCli(
     );
   }
   _finishGssapi(draft);
+  const c = draft.config;
+  if (c.adminToken !== null && !c.adminListen && !c.metricsListen) {
+    throw new UsageError("--admin-token-file: needs --admin (or --metrics)");
+  }
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);

@@ -296,3 +296,29 @@ serverTest({
     }
   },
 });
+
+serverTest({
+  name:
+    "a reload bumps socks5_config_generation on /metrics; a rejected one does not",
+  async fn(_t, server) {
+    await using files = await configDir();
+    await files.write(`listen: 127.0.0.1:0\nmetrics: 127.0.0.1:0\n`);
+    await using proxy = await ServerProcess.start({
+      server,
+      args: ["--config", files.config],
+    });
+    const url = String((await proxy.waitForEvent("metrics listening")).url);
+    const generation = async () => {
+      const text = await (await fetch(url)).text();
+      return Number(/^socks5_config_generation (\d+)$/m.exec(text)?.[1]);
+    };
+    assert.equal(await generation(), 1);
+    proxy.signal("SIGHUP");
+    await reloadedTo(proxy, 2);
+    assert.equal(await generation(), 2);
+    await files.write(`listen: 127.0.0.1:0\nmetrics: 127.0.0.1:0\nbogus: 1\n`);
+    proxy.signal("SIGHUP");
+    await proxy.waitForEvent("reload rejected, the old configuration stays");
+    assert.equal(await generation(), 2);
+  },
+});
