@@ -26,7 +26,11 @@ export async function handleConnect(context: CommandContext): Promise<void> {
   const started = performance.now();
   const target = context.own(
     await context.outbound.connect(
-      { rule: context.request, local: context.local },
+      {
+        rule: context.request,
+        local: context.local,
+        via: context.request.via,
+      },
       context.signal,
     ),
   );
@@ -39,6 +43,8 @@ export async function handleConnect(context: CommandContext): Promise<void> {
   return relay(context.client, target, {
     up: context.up,
     down: context.down,
+    upLimit: context.upLimit,
+    downLimit: context.downLimit,
     clientPrefix: context.leftover,
   });
 }

@@ -37,7 +37,9 @@ import {
   SocksError,
   UnexpectedEofError,
 } from "../protocol/errors.ts";
+import type { RateLimit } from "../policy/limits.ts";
 import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
+import { canonicalIp } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
 import { closeQuietly } from "./close_quietly.ts";
@@ -92,6 +94,10 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   reply: number | null = null;
   /** {@linkcode HandshakeProgress}: the request's responder, once made. */
   openResponder: Responder | null = null;
+  /** {@linkcode CommandContext}: client → destination bandwidth limit. */
+  upLimit: RateLimit | undefined = undefined;
+  /** {@linkcode CommandContext}: destination → client bandwidth limit. */
+  downLimit: RateLimit | undefined = undefined;
   /**
    * {@linkcode HandshakeProgress}: the protocol the client speaks, set when
    * the front door has sniffed it (`socks5` until then).
@@ -319,11 +325,23 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       // Without trusted balancers there is no prelude: no extra await on
       // every connection.
       if (server.proxyProtocolFrom.length > 0) {
+        const socket = this.#client;
         this.#client = await readPrelude(
           reader,
-          this.#client,
+          socket,
           server.proxyProtocolFrom,
         );
+        // The server admitted the balancer's connection unchecked: the
+        // per-client connection rate applies to the client it names.
+        if (
+          this.#client !== socket &&
+          !server.limits.admitConnection(canonicalIp(this.#client.hostname))
+        ) {
+          server.metrics.count("sessions_rejected_total");
+          throw new ProtocolError(
+            `Connection rate limit reached for ${this.#client.hostname}`,
+          );
+        }
       }
       const first = (await reader.peek(1))[0]!;
       const sniffed = frontEndFor(first, server.protocols);
@@ -365,6 +383,24 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       destination: accepted.destination,
       protocol: this.protocol,
     };
+    const lease = server.limits.acquireSession(
+      accepted.user,
+      canonicalIp(this.#client.hostname),
+    );
+    if (typeof lease === "string") {
+      throw new SocksError(
+        Reply.NOT_ALLOWED,
+        lease === "user"
+          ? "Too many sessions for this user"
+          : "Too many sessions from this client",
+      );
+    }
+    this.own({ close: () => lease.release() });
+    if (server.limits.shapesTraffic) {
+      const rates = server.limits.sessionRates(accepted.user);
+      this.upLimit = rates.up;
+      this.downLimit = rates.down;
+    }
     if (server.logger.enabled("debug")) {
       server.logger.log("debug", "request", {
         client: formatHostPort(this.#client.hostname, this.#client.port),
@@ -463,6 +499,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       bytesUp: this.up.bytes,
       bytesDown: this.down.bytes,
       durationMs: Date.now() - this.startedAt,
+      rule: this.#request?.matchedRule,
       stage: failure === null ? undefined : this.stage,
       error,
     });

@@ -23,6 +23,15 @@ export interface RuleRequest {
    * Absent means `"socks5"`.
    */
   protocol?: "socks5" | "socks4" | "http";
+  /** Set on the per-datagram checks of a UDP association. */
+  datagram?: boolean;
+  /**
+   * The access rule that decided last (set by the rules, for the access
+   * log).
+   */
+  matchedRule?: string;
+  /** The upstream chain the deciding rule chose (set by the rules). */
+  via?: readonly string[];
 }
 
 /**

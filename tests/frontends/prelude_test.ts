@@ -112,3 +112,33 @@ Deno.test("a trusted source that sends half a header is closed at the handshake 
   assert.equal(await client.closedByPeer(), true);
   assert.ok(Date.now() - started >= 150, "not before the deadline");
 });
+
+Deno.test("behind a trusted balancer the connection rate limit counts the client in the header, not the balancer", async () => {
+  await using target = echoTarget();
+  await using s = await startServer({
+    proxyProtocolFrom: ["127.0.0.0/8"],
+    limits: { connRatePerClient: 1 },
+  });
+  const attempt = async (source: typeof CLIENT) => {
+    using client = await RawClient.open(s.addr);
+    await client.send(encodeProxyHeaderV2({ source, destination: SERVER }));
+    await client.send(socks5Connect(target.addr));
+    const first = await client.conn.read(new Uint8Array(2));
+    return first === null ? "closed" : "served";
+  };
+  // Every attempt comes from the same balancer address, 127.0.0.1. The
+  // limit's windows are whole seconds, so a pair may straddle one: of three
+  // pairs from one client at least one is cut, while a client the balancer
+  // has not named before is always served.
+  let refused = 0;
+  for (let i = 0; i < 3; i++) {
+    const pair = [await attempt(CLIENT), await attempt(CLIENT)];
+    if (pair.includes("closed")) refused++;
+    assert.equal(
+      await attempt({ hostname: `198.51.100.${10 + i}`, port: 40000 + i }),
+      "served",
+      `fresh client #${i}`,
+    );
+  }
+  assert.ok(refused >= 1, "the header's client was rate limited");
+});
