@@ -144,6 +144,11 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     return this.#view ?? this.#conn;
   }
 
+  /** {@linkcode HandshakeProgress}: the client, after any PROXY header. */
+  get clientAddress(): NetAddress {
+    return this.#client;
+  }
+
   /** {@linkcode CommandContext}: the request as rules see it. */
   get request(): RuleRequest {
     return this.#request!;

@@ -14,7 +14,7 @@ import type { FrameReader } from "../core/frame_reader.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Limits } from "../policy/limits.ts";
 import type { SocksAddress } from "../protocol/address.ts";
-import type { Connection } from "../runtime/transport.ts";
+import type { Connection, NetAddress } from "../runtime/transport.ts";
 
 /** Where a connection is in its handshake; the access log reports it. */
 export type HandshakeStage = "greeting" | "auth" | "request";
@@ -65,6 +65,11 @@ export interface HandshakeProgress {
   destination: SocksAddress | null;
   /** The last reply code sent, if any. */
   reply: number | null;
+  /**
+   * The client as rules and limits see it: the socket's peer, or the
+   * address a trusted balancer's PROXY header named. Absent: the socket's.
+   */
+  readonly clientAddress?: NetAddress;
   /**
    * The protocol the client speaks, for logs and metrics labels: a
    * front-end other than SOCKS5 sets it (`socks4`, `http`, …).

@@ -13,6 +13,7 @@ import type { Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
 import { Reply } from "../protocol/constants.ts";
+import { canonicalIp } from "../protocol/ip.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import {
   basicProxyCredentials,
@@ -84,7 +85,12 @@ export const httpFrontEnd: FrontEnd = async (
   // GSS-API alone cannot be spoken here: without users nobody gets in.
   if (settings.credentials || settings.gssapi) {
     progress.stage = "auth";
-    user = await _authenticate(head, settings, signal);
+    user = await _authenticate(
+      head,
+      settings,
+      signal,
+      canonicalIp((progress.clientAddress ?? conn.remoteAddr).hostname),
+    );
     progress.user = user;
     progress.stage = "request";
   }
@@ -116,10 +122,16 @@ async function _authenticate(
   head: HttpRequestHead,
   settings: FrontEndSettings,
   signal: AbortSignal,
+  ip: string,
 ): Promise<string> {
   const offered = basicProxyCredentials(head);
   let accepted = false;
-  if (offered && settings.credentials) {
+  // The same failed-login throttle as SOCKS5: a client IP that failed too
+  // often is refused without a check.
+  if (
+    offered && settings.credentials &&
+    (settings.limits?.authAllowed(ip) ?? true)
+  ) {
     const verdict = settings.credentials!.verify(
       offered.username,
       offered.password,
@@ -128,6 +140,7 @@ async function _authenticate(
     offered.password.fill(0);
   }
   if (accepted) return offered!.username;
+  settings.limits?.authFailed(ip);
   settings.metrics.count("auth_failures_total");
   if (settings.authFailureDelay > 0) {
     await _sleep(settings.authFailureDelay, signal);

@@ -79,7 +79,13 @@ export const socks5FrontEnd: FrontEnd = async (
   let protection: AcceptedRequest["protection"];
   if (wanted === Method.USERPASS) {
     progress.stage = "auth";
-    user = await _authenticate(reader, conn, settings, signal);
+    user = await _authenticate(
+      reader,
+      conn,
+      settings,
+      signal,
+      progress.clientAddress,
+    );
     progress.user = user;
   } else if (wanted === Method.GSSAPI) {
     progress.stage = "auth";
@@ -140,10 +146,12 @@ async function _authenticate(
   conn: Connection,
   settings: FrontEndSettings,
   signal: AbortSignal,
+  clientAddress: NetAddress | undefined,
 ): Promise<string> {
   let accepted = false;
   let username = "";
-  const ip = canonicalIp(conn.remoteAddr.hostname);
+  // Behind a trusted balancer, the client its PROXY header named.
+  const ip = canonicalIp((clientAddress ?? conn.remoteAddr).hostname);
   try {
     const credentials = await readUserPassRequest(reader);
     username = credentials.username;

@@ -142,3 +142,40 @@ Deno.test("behind a trusted balancer the connection rate limit counts the client
   }
   assert.ok(refused >= 1, "the header's client was rate limited");
 });
+
+Deno.test("behind a trusted balancer the failed-login throttle counts the client in the header", async () => {
+  await using target = echoTarget();
+  await using s = await startServer({
+    proxyProtocolFrom: ["127.0.0.0/8"],
+    users: { alice: "right" },
+    limits: { authFailuresPerMinute: 1 },
+  });
+  const login = async (source: typeof CLIENT, password: string) => {
+    using client = await RawClient.open(s.addr);
+    await client.send(encodeProxyHeaderV2({ source, destination: SERVER }));
+    const p = new TextEncoder().encode(password);
+    await client.send(
+      Uint8Array.of(
+        5,
+        1,
+        2,
+        1,
+        5,
+        ...new TextEncoder().encode("alice"),
+        p.length,
+        ...p,
+      ),
+    );
+    assert.equal(await client.readHex(2), "05 02");
+    return await client.readHex(2);
+  };
+  assert.equal(await login(CLIENT, "wrong"), "01 01");
+  // Throttled: even the right password is refused for this client...
+  assert.equal(await login(CLIENT, "right"), "01 01");
+  // ...but not for another client behind the same balancer.
+  assert.equal(
+    await login({ hostname: "198.51.100.20", port: 1 }, "right"),
+    "01 00",
+  );
+  await target.close();
+});
