@@ -25,7 +25,13 @@ export async function handleConnect(context: CommandContext): Promise<void> {
   );
   const target = context.own(
     await context.outbound.connect(
-      { rule: context.request, local: context.local },
+      {
+        rule: context.request,
+        // A getter: a CONNECT seldom needs it, and asking costs system calls.
+        get local() {
+          return context.local;
+        },
+      },
       context.signal,
     ),
   );

@@ -72,8 +72,6 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   client: Connection;
   /** {@linkcode CommandContext}: how UDP datagrams are sealed, if at all. */
   datagramProtection: DatagramProtection | null = null;
-  /** The server address the client reached. */
-  readonly local: NetAddress;
   /** Client → destination payload bytes. */
   readonly up: ByteCounter = { bytes: 0 };
   /** Destination → client payload bytes. */
@@ -111,8 +109,12 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   constructor(conn: Connection, server: ServerContext) {
     this.client = conn;
     this.#client = conn.remoteAddr;
-    this.local = conn.localAddr;
     this.#server = server;
+  }
+
+  /** The server address the client reached (asked only when needed). */
+  get local(): NetAddress {
+    return this.client.localAddr;
   }
 
   /** {@linkcode CommandContext}: the request as rules see it. */
