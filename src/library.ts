@@ -90,10 +90,12 @@ export function createApi(runtime: Runtime): Api {
 }
 
 export type {
+  AppendFile,
   HttpServeOptions,
   HttpServerHandle,
   ProcessHost,
   ProcessSignal,
+  ProcessStats,
   Runtime,
 } from "./runtime/runtime.ts";
 export type {
@@ -169,9 +171,9 @@ export type {
   OutboundRequest,
   OutboundUdp,
   PendingBind,
-  UdpDropReason,
   UdpSink,
 } from "./outbound/outbound.ts";
+export { UDP_DROP_REASONS, type UdpDropReason } from "./outbound/outbound.ts";
 export {
   DirectOutbound,
   type DirectOutboundOptions,
@@ -201,11 +203,31 @@ export {
 } from "./observability/logger.ts";
 export {
   type CounterName,
+  formatLabels,
   type GaugeName,
+  type HistogramName,
+  type LabelsArgument,
   MemoryMetrics,
+  type MemoryMetricsOptions,
+  METRIC_FAMILIES,
+  type MetricFamily,
+  type MetricLabels,
   type Metrics,
+  type MetricsDump,
+  OTHER_USERS,
+  type TrafficInFlight,
 } from "./observability/metrics.ts";
 export {
-  metricsHandler,
-  type PrometheusSource,
-} from "./observability/metrics_endpoint.ts";
+  type ConfigStatus,
+  createConfigStatus,
+  markReloaded,
+} from "./observability/config_status.ts";
+export type { SessionInfo } from "./core/session_info.ts";
+export {
+  type AdminHandler,
+  type AdminHandlerOptions,
+  type AdminSource,
+  createAdminHandler,
+} from "./admin/admin_handler.ts";
+export { type AdminServer, serveAdmin } from "./admin/serve_admin.ts";
+export type { BuildInfo } from "./admin/process_exposition.ts";

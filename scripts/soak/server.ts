@@ -114,12 +114,12 @@ export class SoakServer implements AsyncDisposable {
       signal: AbortSignal.timeout(5_000),
     });
     const text = await response.text();
-    const sum = (name: string) => {
+    const sum = (name: string, labels = "") => {
       let total = 0;
       for (const line of text.split("\n")) {
         if (
           line.startsWith(`socks5_${name} `) ||
-          line.startsWith(`socks5_${name}{`)
+          (line.startsWith(`socks5_${name}{`) && line.includes(labels))
         ) {
           total += Number(line.slice(line.lastIndexOf(" ") + 1));
         }
@@ -129,8 +129,8 @@ export class SoakServer implements AsyncDisposable {
     return {
       sessionsActive: sum("sessions_active"),
       sessionsTotal: sum("sessions_total"),
-      bytesUp: sum("bytes_up_total"),
-      bytesDown: sum("bytes_down_total"),
+      bytesUp: sum("relayed_bytes_total", 'direction="up"'),
+      bytesDown: sum("relayed_bytes_total", 'direction="down"'),
       udpDropped: sum("udp_dropped_total"),
     };
   }

@@ -8,7 +8,8 @@
 
 import type { ServeOptions, ShutdownOptions } from "../core/server.ts";
 import type { LogLevel } from "../observability/logger.ts";
-import { MemoryMetrics } from "../observability/metrics.ts";
+import { MemoryMetrics, type MetricsDump } from "../observability/metrics.ts";
+import type { SessionInfo } from "../core/session_info.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { NetAddress } from "../runtime/transport.ts";
 import type { FromWorker, ToWorker } from "./worker_main.ts";
@@ -29,6 +30,16 @@ export interface ClusterOptions {
   logFormat: "text" | "json";
   /** Receives batches of newline-terminated log lines from every worker. */
   writeLog: (text: string) => void;
+  /**
+   * Receives the access-log lines apart from the other lines; without it
+   * they go to `writeLog`.
+   */
+  writeAccessLog?: (text: string) => void;
+  /**
+   * Distinct users with their own metrics label, per worker.
+   * @default {100}
+   */
+  maxUserLabels?: number;
 }
 
 /** Running workers. */
@@ -45,27 +56,40 @@ export interface Cluster {
    */
   shutdown(options?: ShutdownOptions): Promise<void>;
   /**
-   * Collects and sums the metrics of every worker.
+   * Collects and sums the metrics of every worker, sessions in progress
+   * included.
    *
-   * @returns Prometheus text.
+   * @returns The merged dump.
    */
-  toPrometheus(): Promise<string>;
+  dump(): Promise<MetricsDump>;
+  /**
+   * Collects the sessions in progress of every worker.
+   *
+   * @returns Their rows, worker by worker.
+   */
+  sessions(): Promise<SessionInfo[]>;
 }
 
 class _WorkerHandle {
   readonly worker: Worker;
   #waiters = new Map<string, (message: FromWorker) => void>();
+  #gone = false;
   stopped: Promise<void>;
   #stop!: () => void;
 
-  constructor(workerUrl: URL, writeLog: (text: string) => void) {
+  constructor(
+    workerUrl: URL,
+    writeLog: (text: string) => void,
+    writeAccessLog: (text: string) => void,
+  ) {
     this.worker = new Worker(workerUrl, { type: "module" });
     this.stopped = new Promise((resolve) => this.#stop = resolve);
     this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       if (message.type === "log") return writeLog(message.text);
-      const key = message.type === "metrics"
-        ? `metrics:${message.id}`
+      if (message.type === "access") return writeAccessLog(message.text);
+      const key = message.type === "metrics" || message.type === "sessions"
+        ? `${message.type}:${message.id}`
         : message.type === "failed"
         ? "listening"
         : message.type;
@@ -73,7 +97,7 @@ class _WorkerHandle {
       this.#waiters.delete(key);
       if (message.type === "stopped") {
         this.worker.terminate();
-        this.#stop();
+        this.#stopped();
       }
     };
     // A worker that cannot even load (for example without --allow-read for
@@ -91,11 +115,27 @@ class _WorkerHandle {
       for (const wake of this.#waiters.values()) wake(message);
       this.#waiters.clear();
       this.worker.terminate();
-      this.#stop();
+      this.#stopped();
     };
   }
 
+  /**
+   * A terminated worker answers nothing: whoever still waits (a scrape
+   * during shutdown) gets "failed" instead of waiting forever, which would
+   * also hold up the admin listener's shutdown.
+   */
+  #stopped(): void {
+    this.#gone = true;
+    const gone: FromWorker = { type: "failed", message: "Worker stopped" };
+    for (const wake of this.#waiters.values()) wake(gone);
+    this.#waiters.clear();
+    this.#stop();
+  }
+
   request(message: ToWorker, reply: string): Promise<FromWorker> {
+    if (this.#gone) {
+      return Promise.resolve({ type: "failed", message: "Worker stopped" });
+    }
     return new Promise((resolve) => {
       this.#waiters.set(reply, resolve);
       this.worker.postMessage(message);
@@ -127,6 +167,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const handle = new _WorkerHandle(
       options.runtime.workerUrl,
       options.writeLog,
+      options.writeAccessLog ?? options.writeLog,
     );
     handles.push(handle);
     const listen = addrs
@@ -137,6 +178,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       options: { ...options.serve, listen },
       logLevel: options.logLevel,
       logFormat: options.logFormat,
+      maxUserLabels: options.maxUserLabels,
+      accessLogApart: options.writeAccessLog !== undefined,
     }, "listening");
     if (answer.type === "failed") {
       stopAll();
@@ -164,16 +207,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ).then(() => finished);
       return shuttingDown;
     },
-    async toPrometheus() {
+    async dump() {
       const total = new MemoryMetrics();
       const id = nextId++;
       const answers = await Promise.all(
         handles.map((h) => h.request({ type: "metrics", id }, `metrics:${id}`)),
       );
       for (const answer of answers) {
-        if (answer.type === "metrics") total.merge(answer.entries);
+        if (answer.type === "metrics") total.merge(answer.dump);
       }
-      return total.toPrometheus();
+      return total.dump();
+    },
+    async sessions() {
+      const id = nextId++;
+      const answers = await Promise.all(
+        handles.map((h) =>
+          h.request({ type: "sessions", id }, `sessions:${id}`)
+        ),
+      );
+      return answers.flatMap((a) => a.type === "sessions" ? a.sessions : []);
     },
   };
 }

@@ -14,7 +14,8 @@ import {
 } from "../core/server.ts";
 import { createBatchedWriter } from "../observability/batched_writer.ts";
 import { createLogger, type LogLevel } from "../observability/logger.ts";
-import { MemoryMetrics } from "../observability/metrics.ts";
+import { MemoryMetrics, type MetricsDump } from "../observability/metrics.ts";
+import type { SessionInfo } from "../core/session_info.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { NetAddress } from "../runtime/transport.ts";
 
@@ -25,20 +26,23 @@ export type ToWorker =
     options: ServeOptions;
     logLevel: LogLevel;
     logFormat: "text" | "json";
+    /** Distinct users with their own metrics label. */
+    maxUserLabels?: number;
+    /** Send access-log lines apart (`access` messages), for a log file. */
+    accessLogApart?: boolean;
   }
   | { type: "shutdown"; graceMs: number }
-  | { type: "metrics"; id: number };
+  | { type: "metrics"; id: number }
+  | { type: "sessions"; id: number };
 
 /** Messages a worker sends the main thread. */
 export type FromWorker =
   | { type: "listening"; addrs: NetAddress[] }
   | { type: "failed"; message: string }
   | { type: "log"; text: string }
-  | {
-    type: "metrics";
-    id: number;
-    entries: ReturnType<MemoryMetrics["entries"]>;
-  }
+  | { type: "access"; text: string }
+  | { type: "metrics"; id: number; dump: MetricsDump }
+  | { type: "sessions"; id: number; sessions: SessionInfo[] }
   | { type: "stopped" };
 
 /** The worker's end of the message channel (`self` inside a worker). */
@@ -59,21 +63,34 @@ export interface WorkerPort {
 export function runWorker(runtime: Runtime, port: WorkerPort): void {
   const post = (message: FromWorker) => port.postMessage(message);
   const logs = createBatchedWriter((text) => post({ type: "log", text }), 50);
-  const metrics = new MemoryMetrics();
+  const access = createBatchedWriter(
+    (text) => post({ type: "access", text }),
+    50,
+  );
+  let metrics = new MemoryMetrics();
   let server: Socks5Server | undefined;
   port.onmessage = async (event: MessageEvent<ToWorker>) => {
     const message = event.data;
     if (message.type === "start") {
       try {
+        metrics = new MemoryMetrics({ maxUserLabels: message.maxUserLabels });
+        const logger = createLogger({
+          level: message.logLevel,
+          format: message.logFormat,
+          write: logs.write,
+        });
         server = await serveWith(runtime, {
           ...message.options,
           reusePort: true,
           metrics,
-          logger: createLogger({
-            level: message.logLevel,
-            format: message.logFormat,
-            write: logs.write,
-          }),
+          logger,
+          accessLog: message.accessLogApart
+            ? createLogger({
+              level: message.logLevel,
+              format: message.logFormat,
+              write: access.write,
+            })
+            : logger,
         });
         logs.flush();
         post({
@@ -92,9 +109,20 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
     } else if (message.type === "shutdown") {
       await server?.shutdown({ graceMs: message.graceMs });
       logs.flush();
+      access.flush();
       post({ type: "stopped" });
     } else if (message.type === "metrics") {
-      post({ type: "metrics", id: message.id, entries: metrics.entries() });
+      post({
+        type: "metrics",
+        id: message.id,
+        dump: metrics.dump(server?.trafficInFlight()),
+      });
+    } else if (message.type === "sessions") {
+      post({
+        type: "sessions",
+        id: message.id,
+        sessions: server?.sessions() ?? [],
+      });
     }
   };
 }

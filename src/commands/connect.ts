@@ -23,6 +23,7 @@ export async function handleConnect(context: CommandContext): Promise<void> {
     settings.timeouts.connect,
     () => context.abortWithTimeout("Connect"),
   );
+  const started = performance.now();
   const target = context.own(
     await context.outbound.connect(
       {
@@ -34,6 +35,10 @@ export async function handleConnect(context: CommandContext): Promise<void> {
       },
       context.signal,
     ),
+  );
+  context.metrics.observe(
+    "connect_duration_seconds",
+    (performance.now() - started) / 1000,
   );
   await context.responder.succeed(target.localAddr);
   context.deadline(settings.timeouts.idle);

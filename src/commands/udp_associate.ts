@@ -160,7 +160,7 @@ class _Association {
       return this.drop("send_failed");
     }
     this.#context.down.bytes += data.length;
-    this.#context.metrics.count("udp_datagrams_down_total");
+    this.#context.metrics.count("udp_datagrams_total", 1, "down");
   }
 
   /** Relays the client's datagrams until the relay socket is closed. */
@@ -215,7 +215,7 @@ class _Association {
         continue;
       }
       this.#context.up.bytes += datagram.data.length;
-      metrics.count("udp_datagrams_up_total");
+      metrics.count("udp_datagrams_total", 1, "up");
     }
   }
 }

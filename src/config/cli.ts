@@ -73,6 +73,10 @@ export async function parseCli(
       logFormat: "text",
       graceMs: 10_000,
       metricsListen: null,
+      adminListen: null,
+      adminToken: null,
+      metricsUserLabels: 100,
+      accessLog: null,
       workers: 1,
     },
     users: new Map(),
@@ -89,6 +93,10 @@ export async function parseCli(
   }
   _finishUsers(draft);
   _finishGssapi(draft);
+  const c = draft.config;
+  if (c.adminToken !== null && !c.adminListen && !c.metricsListen) {
+    throw new UsageError("--admin-token-file: needs --admin (or --metrics)");
+  }
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);

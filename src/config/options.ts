@@ -36,8 +36,16 @@ export interface CliConfig {
   logFormat: "text" | "json";
   /** How long sessions may drain on SIGINT/SIGTERM, in ms. */
   graceMs: number;
-  /** Where to serve Prometheus metrics, if anywhere. */
+  /** Where to serve Prometheus metrics, if anywhere (`--metrics`, an alias of `--admin`). */
   metricsListen: HostPort | null;
+  /** Where to serve the admin listener, if anywhere. */
+  adminListen: HostPort | null;
+  /** The admin listener's token, read from `--admin-token-file`. */
+  adminToken: string | null;
+  /** Distinct users with their own metrics label. */
+  metricsUserLabels: number;
+  /** The access log file; `null` means with the other lines on stderr. */
+  accessLog: string | null;
   /** How many event loops (Web Workers sharing the port); 1 = in-process. */
   workers: number;
 }
@@ -469,7 +477,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "log-format",
     value: "FORMAT",
     section: "Observability",
-    help: "text or json (one object per line); logs go to stderr.",
+    help:
+      "text or json (one object per line); logs go to stderr, the access log too unless --access-log.",
     defaultText: "`text`",
     apply(draft, text: string) {
       draft.config.logFormat = parseChoice(text, "--log-format", [
@@ -479,13 +488,80 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    flag: "access-log",
+    value: "PATH",
+    section: "Observability",
+    help:
+      "Write the access log (one line per session, in --log-format) to this file, reopened on SIGUSR1 for logrotate; - for stderr. Needs --allow-write on Deno.",
+    defaultText: "stderr",
+    apply(draft, path: string) {
+      if (path === "") throw new UsageError("--access-log: expected a path");
+      draft.config.accessLog = path === "-" ? null : path;
+    },
+  },
+  {
+    flag: "admin",
+    value: "HOST:PORT",
+    section: "Observability",
+    help:
+      "Serve the admin listener: status page at /, /metrics (Prometheus), /healthz, /readyz, /api/sessions. A non-loopback address needs --admin-token-file.",
+    defaultText: "off",
+    apply(draft, text: string) {
+      draft.config.adminListen = parseHostPort(text, "--admin");
+    },
+  },
+  {
+    flag: "admin-token-file",
+    value: "PATH",
+    section: "Observability",
+    help:
+      "Require this file's token on every admin path but /healthz and /readyz: Authorization: Bearer TOKEN, or basic auth with TOKEN as password.",
+    defaultText: "none",
+    async apply(draft, path: string) {
+      let text: string;
+      try {
+        text = await draft.readTextFile(path);
+      } catch (error) {
+        throw new UsageError(
+          `--admin-token-file: cannot read ${JSON.stringify(path)}: ${
+            error instanceof Error ? error.message : error
+          }`,
+        );
+      }
+      const token = text.trim();
+      if (token.length < 16 || /\s/.test(token)) {
+        // The value is not echoed: it is a secret.
+        throw new UsageError(
+          "--admin-token-file: expected one token of at least 16 characters without spaces",
+        );
+      }
+      draft.config.adminToken = token;
+    },
+  },
+  {
     flag: "metrics",
     value: "HOST:PORT",
     section: "Observability",
-    help: "Serve Prometheus metrics at http://HOST:PORT/metrics.",
+    help:
+      "Alias of --admin, kept for older command lines: metrics at http://HOST:PORT/metrics and the other admin paths.",
     defaultText: "off",
     apply(draft, text: string) {
       draft.config.metricsListen = parseHostPort(text, "--metrics");
+    },
+  },
+  {
+    flag: "metrics-user-labels",
+    value: "N",
+    section: "Observability",
+    help:
+      'Distinct users that get their own user="..." metrics label; later ones are counted as user="(other)" (per worker).',
+    defaultText: "`100`",
+    apply(draft, text: string) {
+      draft.config.metricsUserLabels = parseCount(
+        text,
+        "--metrics-user-labels",
+        100_000,
+      );
     },
   },
   {

@@ -79,6 +79,8 @@ export interface ServerContext {
   readonly network: Network;
   /** Log sink. */
   readonly logger: Logger;
+  /** Where the one line per session goes (the logger unless set apart). */
+  readonly accessLog: Logger;
   /** Counters and gauges. */
   readonly metrics: Metrics;
   /** Every deadline. */

@@ -11,9 +11,13 @@ import {
 } from "../auth/credential_store.ts";
 import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
-import { MemoryMetrics, type Metrics } from "../observability/metrics.ts";
+import {
+  MemoryMetrics,
+  type Metrics,
+  type TrafficInFlight,
+} from "../observability/metrics.ts";
 import { DirectOutbound } from "../outbound/direct.ts";
-import type { Outbound } from "../outbound/outbound.ts";
+import { type Outbound, UDP_DROP_REASONS } from "../outbound/outbound.ts";
 import type { PortRange } from "../outbound/port_range.ts";
 import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
@@ -34,6 +38,7 @@ import {
   type Timeouts,
 } from "./context.ts";
 import { Session } from "./session.ts";
+import type { SessionInfo } from "./session_info.ts";
 import { Watchdog } from "./watchdog.ts";
 
 /** One address to listen on. */
@@ -140,6 +145,11 @@ export interface ServeOptions {
    */
   logger?: Logger;
   /**
+   * Where the one line per session (the access log) goes.
+   * @default {the logger}
+   */
+  accessLog?: Logger;
+  /**
    * Counters and gauges.
    * @default {new MemoryMetrics()}
    */
@@ -226,6 +236,21 @@ export interface Socks5Server extends AsyncDisposable {
   readonly activeSessions: number;
   /** The metrics the server reports to. */
   readonly metrics: Metrics;
+  /** Whether the server is shutting down (no longer accepting). */
+  readonly draining: boolean;
+  /**
+   * The sessions in progress, for `/api/sessions` and the status page.
+   *
+   * @returns One row per session, oldest first.
+   */
+  sessions(): SessionInfo[];
+  /**
+   * The traffic of sessions in progress, not in the metrics until they end;
+   * see `MemoryMetrics.dump`.
+   *
+   * @returns One entry per session that relayed bytes.
+   */
+  trafficInFlight(): TrafficInFlight[];
   /**
    * Stops accepting, lets sessions finish within the grace period, then
    * closes the rest.
@@ -436,6 +461,7 @@ class _Server implements Socks5Server {
       }),
       network: options.network,
       logger,
+      accessLog: options.accessLog ?? logger,
       metrics: this.metrics,
       timeouts,
       watchdog: new Watchdog(Math.max(10, Math.min(1_000, shortest / 10))),
@@ -469,9 +495,7 @@ class _Server implements Socks5Server {
     this.addrs = this.#listeners.map((l) => l.addr);
     // Every series exists from the start, so a rate() over it is defined
     // before the first failure.
-    for (const kind of ACCEPT_FAILURE_KINDS) {
-      this.metrics.count("accept_errors_total", 0, kind);
-    }
+    this.#precreateSeries();
     for (const listener of this.#listeners) {
       this.#context.logger.log("info", "listening", {
         address: formatAddress(
@@ -503,6 +527,56 @@ class _Server implements Socks5Server {
 
   get activeSessions(): number {
     return this.#sessions.size;
+  }
+
+  get draining(): boolean {
+    return this.#closing;
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.#sessions].map((s) => s.info());
+  }
+
+  trafficInFlight(): TrafficInFlight[] {
+    const out: TrafficInFlight[] = [];
+    for (const session of this.#sessions) {
+      if (session.counted) continue;
+      const up = session.up.bytes, down = session.down.bytes;
+      if (up === 0 && down === 0) continue;
+      out.push({ ...session.trafficLabels(), up, down });
+    }
+    return out;
+  }
+
+  /**
+   * Every series exists from the start, so a rate() over it is defined
+   * before the first event: the failure kinds, drop reasons and, for
+   * SOCKS5 without a user, each command's requests, replies and bytes.
+   */
+  #precreateSeries(): void {
+    const m = this.metrics;
+    for (const kind of ACCEPT_FAILURE_KINDS) {
+      m.count("accept_errors_total", 0, kind);
+    }
+    for (const reason of UDP_DROP_REASONS) {
+      m.count("udp_dropped_total", 0, reason);
+    }
+    m.count("sessions_rejected_total", 0, "max_sessions");
+    m.count("udp_datagrams_total", 0, "up");
+    m.count("udp_datagrams_total", 0, "down");
+    const protocol = "socks5", user = "";
+    for (const command of ["connect", "bind", "udp_associate"]) {
+      m.count("requests_total", 0, { protocol, command, user });
+      m.count("replies_total", 0, { protocol, command, code: "0" });
+      for (const direction of ["up", "down"]) {
+        m.count("relayed_bytes_total", 0, {
+          direction,
+          protocol,
+          command,
+          user,
+        });
+      }
+    }
   }
 
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
@@ -593,7 +667,7 @@ class _Server implements Socks5Server {
       }
       if (this.#sessions.size >= this.#maxSessions) {
         closeQuietly(conn);
-        this.metrics.count("sessions_rejected_total");
+        this.metrics.count("sessions_rejected_total", 1, "max_sessions");
         this.#warnAtMostEvery("max sessions reached", {
           maxSessions: this.#maxSessions,
         });

@@ -44,6 +44,7 @@ import type { CommandSwitches, ServerContext } from "./context.ts";
 import { FrameReader } from "./frame_reader.ts";
 import type { ByteCounter } from "./relay.ts";
 import { describeReply } from "./reply_for.ts";
+import type { SessionInfo } from "./session_info.ts";
 import type { Watched } from "./watchdog.ts";
 
 /** How long a failed session may wait for the client's FIN after replying. */
@@ -58,6 +59,8 @@ const _SWITCH_BY_COMMAND: Readonly<
   bind: "bind",
   udp_associate: "udpAssociate",
 };
+
+let _nextId = 1;
 
 /**
  * A client session: it owns the connection and everything opened for it,
@@ -90,6 +93,17 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   reply: number | null = null;
   /** {@linkcode HandshakeProgress}: the request's responder, once made. */
   openResponder: Responder | null = null;
+  /** {@linkcode HandshakeProgress}: the protocol the client speaks. */
+  protocol = "socks5";
+  /** Unique within this process's thread. */
+  readonly id: number = _nextId++;
+  /** When the connection was accepted, ms since the epoch. */
+  readonly startedAt: number = Date.now();
+  /**
+   * Set once the session's bytes are in the metrics, so a scrape between
+   * that and its removal from the registry does not count them twice.
+   */
+  counted = false;
 
   #server: ServerContext;
   #client: NetAddress;
@@ -97,7 +111,6 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   #controller = new AbortController();
   #owned = new Set<{ close(): void }>();
   #onExpire: (() => void) | null = null;
-  #startedAt = Date.now();
   #timedOut = false;
 
   /**
@@ -225,10 +238,69 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       closeQuietly(this.client);
       for (const resource of this.#owned) closeQuietly(resource);
       metrics.adjust("sessions_active", -1);
-      metrics.count("bytes_up_total", this.up.bytes);
-      metrics.count("bytes_down_total", this.down.bytes);
+      this.#countEnd();
       this.#accessLog(failure);
     }
+  }
+
+  /** The session as `/api/sessions` shows it. */
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      client: formatHostPort(this.#client.hostname, this.#client.port),
+      user: this.user,
+      protocol: this.protocol,
+      command: this.commandLabel,
+      destination: this.destination ? formatAddress(this.destination) : null,
+      stage: this.stage,
+      bytesUp: this.up.bytes,
+      bytesDown: this.down.bytes,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** The labels this session's traffic is counted under. */
+  trafficLabels(): { protocol: string; command: string; user: string } {
+    const command = this.commandLabel;
+    return {
+      protocol: this.protocol,
+      command: command === null
+        ? "none"
+        : command in _SWITCH_BY_COMMAND
+        ? command
+        : "unknown",
+      user: this.user ?? "",
+    };
+  }
+
+  /** Bytes, the final reply and the duration, once, when the session ends. */
+  #countEnd(): void {
+    const { metrics } = this.#server;
+    const labels = this.trafficLabels();
+    if (this.up.bytes > 0) {
+      metrics.count("relayed_bytes_total", this.up.bytes, {
+        direction: "up",
+        ...labels,
+      });
+    }
+    if (this.down.bytes > 0) {
+      metrics.count("relayed_bytes_total", this.down.bytes, {
+        direction: "down",
+        ...labels,
+      });
+    }
+    if (this.reply !== null) {
+      metrics.count("replies_total", 1, {
+        protocol: labels.protocol,
+        command: labels.command,
+        code: String(this.reply),
+      });
+    }
+    metrics.observe(
+      "session_duration_seconds",
+      (Date.now() - this.startedAt) / 1000,
+    );
+    this.counted = true;
   }
 
   async #handshakeAndRun(): Promise<void> {
@@ -260,12 +332,26 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       this.datagramProtection = accepted.protection.datagrams;
     }
     this.stage = "command";
+    server.metrics.count("requests_total", 1, {
+      protocol: this.protocol,
+      command: accepted.command,
+      user: accepted.user ?? "",
+    });
     this.#request = {
       client: this.#client,
       user: accepted.user,
       command: accepted.command,
       destination: accepted.destination,
     };
+    if (server.logger.enabled("debug")) {
+      server.logger.log("debug", "request", {
+        client: formatHostPort(this.#client.hostname, this.#client.port),
+        user: accepted.user,
+        protocol: this.protocol,
+        command: accepted.command,
+        destination: formatAddress(accepted.destination),
+      });
+    }
     if (!server.commands[_SWITCH_BY_COMMAND[accepted.command]]) {
       throw new SocksError(
         Reply.COMMAND_NOT_SUPPORTED,
@@ -336,7 +422,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   }
 
   #accessLog(failure: unknown): void {
-    const { logger } = this.#server;
+    const logger = this.#server.accessLog;
     if (!logger.enabled("info")) return;
     let error: string | undefined;
     if (failure !== null) {
@@ -347,13 +433,14 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     logger.log("info", "session", {
       client: formatHostPort(this.#client.hostname, this.#client.port),
       user: this.user,
+      protocol: this.protocol,
       command: this.commandLabel,
       destination: this.destination ? formatAddress(this.destination) : null,
       reply: this.reply,
       replyText: this.reply === null ? undefined : describeReply(this.reply),
       bytesUp: this.up.bytes,
       bytesDown: this.down.bytes,
-      durationMs: Date.now() - this.#startedAt,
+      durationMs: Date.now() - this.startedAt,
       stage: failure === null ? undefined : this.stage,
       error,
     });

@@ -53,6 +53,11 @@ export interface HandshakeProgress {
   /** The last reply code sent, if any. */
   reply: number | null;
   /**
+   * The protocol the client speaks, for logs and metrics labels: a
+   * front-end other than SOCKS5 sets it (`socks4`, `http`, …).
+   */
+  protocol: string;
+  /**
    * The responder of the request being read, so that a failure the
    * front-end could not answer itself is answered by the caller.
    */

@@ -10,7 +10,6 @@ import { acceptGssapi } from "../auth/gssapi_method.ts";
 import type { CommandName, Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import { toSocksAddress } from "../protocol/address.ts";
 import {
   COMMAND_NAMES,
@@ -102,7 +101,7 @@ export const socks5FrontEnd: FrontEnd = async (
     }
   }
   progress.stage = "request";
-  const responder = new Socks5Responder(conn, settings.metrics, progress);
+  const responder = new Socks5Responder(conn, progress);
   progress.openResponder = responder;
   let request;
   try {
@@ -177,7 +176,6 @@ async function _authenticate(
  */
 export class Socks5Responder implements Responder {
   #conn: Connection;
-  #metrics: Metrics;
   #progress: HandshakeProgress;
   #replied = false;
 
@@ -185,16 +183,11 @@ export class Socks5Responder implements Responder {
    * Creates the instance.
    *
    * @param conn The client connection.
-   * @param metrics Counts replies by code.
-   * @param progress Records the last reply code for the access log.
+   * @param progress Records the last reply code for the access log and
+   * the metrics.
    */
-  constructor(
-    conn: Connection,
-    metrics: Metrics,
-    progress: HandshakeProgress,
-  ) {
+  constructor(conn: Connection, progress: HandshakeProgress) {
     this.#conn = conn;
-    this.#metrics = metrics;
     this.#progress = progress;
   }
 
@@ -224,8 +217,8 @@ export class Socks5Responder implements Responder {
   }
 
   #send(reply: Reply, bound?: NetAddress): Promise<void> {
+    // The session counts the final reply (replies_total) when it ends.
     this.#progress.reply = reply;
-    this.#metrics.count("replies_total", 1, String(reply));
     return writeAll(
       this.#conn,
       encodeReply(

@@ -46,17 +46,21 @@ export interface PendingBind {
   close(): void;
 }
 
+/** Every reason a datagram is dropped; `udp_dropped_total` has each from the start. */
+export const UDP_DROP_REASONS = [
+  "ruleset",
+  "unresolvable",
+  "send_failed",
+  "unsolicited",
+  "malformed",
+  "fragment",
+  "reassembly",
+  "foreign_source",
+  "oversized",
+] as const;
+
 /** Why a datagram was not relayed (a label of `udp_dropped_total`). */
-export type UdpDropReason =
-  | "ruleset"
-  | "unresolvable"
-  | "send_failed"
-  | "unsolicited"
-  | "malformed"
-  | "fragment"
-  | "reassembly"
-  | "foreign_source"
-  | "oversized";
+export type UdpDropReason = (typeof UDP_DROP_REASONS)[number];
 
 /** Where the answers of a UDP association go. */
 export interface UdpSink {

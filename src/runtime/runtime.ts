@@ -26,6 +26,32 @@ export interface HttpServeOptions {
   port: number;
 }
 
+/** What the process uses, for the `process_*` metrics. */
+export interface ProcessStats {
+  /** Resident memory, in bytes. */
+  residentBytes: number;
+  /** User plus system CPU time, in seconds. */
+  cpuSeconds: number;
+  /** When the process started, seconds since the epoch. */
+  startTimeSeconds: number;
+  /** Open file descriptors; `null` where they cannot be read. */
+  openFds: number | null;
+  /** The soft limit on file descriptors; `null` where unknown. */
+  maxFds: number | null;
+}
+
+/** A file opened for appending, written synchronously. */
+export interface AppendFile {
+  /**
+   * Appends text.
+   *
+   * @param text What to write.
+   */
+  write(text: string): void;
+  /** Closes the file; idempotent. */
+  close(): void;
+}
+
 /** A signal an operator can send. */
 export type ProcessSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR1";
 
@@ -44,6 +70,20 @@ export interface ProcessHost {
    * @returns Its content.
    */
   readTextFile(path: string): Promise<string>;
+  /**
+   * Opens a file for appending, creating it (mode 0640) when missing.
+   *
+   * @param path The file.
+   * @returns The open file.
+   * @throws {Error} When it cannot be opened.
+   */
+  openAppendFile(path: string): AppendFile;
+  /**
+   * What the process uses now.
+   *
+   * @returns Memory, CPU, start time and descriptors.
+   */
+  stats(): ProcessStats;
   /**
    * Runs `handler` on each delivery of `signal` instead of the default
    * action (which, for SIGHUP and SIGUSR1, would end the process).

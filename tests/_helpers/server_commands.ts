@@ -61,3 +61,20 @@ export function serverTest(definition: ServerTestDefinition): void {
 
 /** The Deno command: the default when a test names none. */
 export const DENO_SERVER: ServerCommand = serverCommands()[0]!;
+
+/**
+ * The same command with more Deno permission flags (`--allow-write=DIR`);
+ * Bun and the executable have no permissions and are returned as they are.
+ *
+ * @param server The command.
+ * @param flags Flags to add after `deno run`.
+ * @returns The command to start.
+ */
+export function withDenoFlags(
+  server: ServerCommand,
+  ...flags: string[]
+): ServerCommand {
+  if (server.name !== "deno") return server;
+  const [run, ...rest] = server.prefix;
+  return { ...server, prefix: [run!, ...flags, ...rest] };
+}

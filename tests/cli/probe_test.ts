@@ -13,6 +13,12 @@ function captureHost() {
     writeStderr: (text) => void err.push(text),
     readTextFile: () => Promise.reject(new Error("unused")),
     onSignal: () => () => {},
+    openAppendFile: () => {
+      throw new Error("unused");
+    },
+    stats: () => {
+      throw new Error("unused");
+    },
   };
   return { host, out, err };
 }

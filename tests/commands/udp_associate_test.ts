@@ -53,8 +53,8 @@ Deno.test("handleUdpAssociate() relays to IPv4, IPv6 and domain destinations wit
       assert.deepEqual(from, toSocksAddress("127.0.0.1", v4.addr.port));
     },
   );
-  assert.equal(s.metrics.get("udp_datagrams_up_total"), 3);
-  assert.equal(s.metrics.get("udp_datagrams_down_total"), 3);
+  assert.equal(s.metrics.get("udp_datagrams_total", "up"), 3);
+  assert.equal(s.metrics.get("udp_datagrams_total", "down"), 3);
 });
 
 Deno.test("handleUdpAssociate() replies with the relay address in exact bytes", async () => {

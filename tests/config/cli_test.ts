@@ -68,6 +68,10 @@ Deno.test("parseCli() returns the defaults when given no flags", async () => {
     logFormat: "text",
     graceMs: 10_000,
     metricsListen: null,
+    adminListen: null,
+    adminToken: null,
+    metricsUserLabels: 100,
+    accessLog: null,
     workers: 1,
   });
 });
@@ -95,7 +99,10 @@ Deno.test("parseCli() returns help or version when asked", async (t) => {
 });
 
 Deno.test("parseCli() sets every option when every flag is given", async () => {
-  const users = files({ "/etc/socks/users": "# team\ncarol:c4rol\n" });
+  const users = files({
+    "/etc/socks/users": "# team\ncarol:c4rol\n",
+    "/etc/socks/admin-token": "0123456789abcdef0123\n",
+  });
   const config = await parseCli([
     "--listen=0.0.0.0:1080",
     "--listen",
@@ -144,12 +151,23 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     "debug",
     "--log-format",
     "json",
+    "--access-log",
+    "/var/log/socks5/access.log",
+    "--admin",
+    "[::1]:9101",
+    "--admin-token-file",
+    "/etc/socks/admin-token",
     "--metrics",
     "127.0.0.1:9100",
+    "--metrics-user-labels",
+    "5",
     "--workers",
     "4",
   ], users.read);
-  assert.deepStrictEqual(users.reads, ["/etc/socks/users"]);
+  assert.deepStrictEqual(users.reads, [
+    "/etc/socks/users",
+    "/etc/socks/admin-token",
+  ]);
   assert.deepStrictEqual(config, {
     action: "serve",
     serve: {
@@ -186,6 +204,10 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     logFormat: "json",
     graceMs: 0,
     metricsListen: { hostname: "127.0.0.1", port: 9100 },
+    adminListen: { hostname: "::1", port: 9101 },
+    adminToken: "0123456789abcdef0123",
+    metricsUserLabels: 5,
+    accessLog: "/var/log/socks5/access.log",
     workers: 4,
   });
 });
@@ -458,6 +480,25 @@ Deno.test("parseDuration() throws UsageError naming the flag when the text is no
       });
     });
   }
+});
+
+Deno.test("parseCli() refuses --admin-token-file without echoing it when the token is short", async () => {
+  const tokens = files({ "t": "hunter2\n" });
+  const error = await parseCli(["--admin-token-file", "t"], tokens.read)
+    .then(() => null, (e) => e);
+  assert.ok(error instanceof UsageError);
+  assert.match(error.message, /^--admin-token-file: expected one token/);
+  assert.doesNotMatch(error.message, /hunter2/);
+});
+
+Deno.test("parseCli() refuses --admin-token-file when no admin listener is set", async () => {
+  const tokens = files({ "t": "0123456789abcdef0123\n" });
+  await assert.rejects(
+    () => parseCli(["--admin-token-file", "t"], tokens.read),
+    (error: Error) =>
+      error instanceof UsageError &&
+      error.message === "--admin-token-file: needs --admin (or --metrics)",
+  );
 });
 
 Deno.test("parseCli() refuses GSS-API flags when keytab or service is missing or a level is unknown", async () => {

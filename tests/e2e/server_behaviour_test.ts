@@ -146,7 +146,8 @@ serverTest({
 });
 
 serverTest({
-  name: "server serves Prometheus metrics that count a finished session",
+  name:
+    "--metrics (alias of --admin) serves Prometheus metrics that count a finished session",
   async fn(_t, command) {
     await using server = await ServerProcess.start({
       server: command,
@@ -167,7 +168,10 @@ serverTest({
     );
     const text = await response.text();
     assert.match(text, /^socks5_sessions_total 1$/m);
-    assert.match(text, /^socks5_replies_total\{rep="0"\} 1$/m);
+    assert.match(
+      text,
+      /^socks5_replies_total\{protocol="socks5",command="connect",code="0"\} 1$/m,
+    );
     assert.equal((await fetch(url.replace("/metrics", "/nope"))).status, 404);
   },
 });

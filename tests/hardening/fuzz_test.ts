@@ -552,9 +552,10 @@ function parseAnswer(answer: Uint8Array, auth: boolean): {
 async function play(
   addr: Deno.NetAddr,
   script: Script,
-): Promise<{ answer: Uint8Array; end: string } | null> {
+): Promise<{ answer: Uint8Array; end: string; client: string } | null> {
   const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port });
   conn.setNoDelay(true);
+  const client = `127.0.0.1:${conn.localAddr.port}`;
   const bytes = wire(script);
   const reading = script.end === "close"
     ? null
@@ -583,7 +584,7 @@ async function play(
       HANG_MS,
       "session end",
     );
-    return { answer, end };
+    return { answer, end, client };
   } finally {
     conn.close();
   }
@@ -667,18 +668,13 @@ Deno.test("session answers random and mutated handshakes in random splits with a
         maxLength: 8,
       }),
       async (scripts) => {
+        const logsBefore = [open.logs.length, secured.logs.length];
         const results = await Promise.all(
           scripts.map((script) =>
             play(script.auth ? secured.addr : open.addr, script)
           ),
         );
         sessions += scripts.length;
-        for (const [i, script] of scripts.entries()) {
-          const result = results[i];
-          if (!result) continue;
-          if (script.mutation === null) checkExact(script, result.answer);
-          else parseAnswer(result.answer, script.auth);
-        }
         // Every session ends: nothing outlives its client.
         await eventually(
           () =>
@@ -687,6 +683,24 @@ Deno.test("session answers random and mutated handshakes in random splits with a
           "sessions still active",
           HANG_MS,
         );
+        // On a loaded machine a split script can outlast the 250 ms
+        // handshake deadline; the server then closes without answering,
+        // which is right, so only the frames that did come are checked.
+        const timedOut = new Set(
+          [
+            ...open.logs.slice(logsBefore[0]),
+            ...secured.logs.slice(logsBefore[1]),
+          ]
+            .filter((l) => l.error === "Handshake timed out")
+            .map((l) => l.client),
+        );
+        for (const [i, script] of scripts.entries()) {
+          const result = results[i];
+          if (!result) continue;
+          if (script.mutation === null && !timedOut.has(result.client)) {
+            checkExact(script, result.answer);
+          } else parseAnswer(result.answer, script.auth);
+        }
       },
     ),
     { numRuns: sessionRuns(50), endOnFailure: true },

@@ -79,7 +79,13 @@ Deno.test("relay moves 200 concurrent distinct 1 MiB payloads both ways byte-exa
     assert.equal(line.bytesDown, SIZE);
     assert.equal(line.reply, 0);
   }
-  assert.equal(s.metrics.get("bytes_up_total"), TRANSFERS * SIZE);
-  assert.equal(s.metrics.get("bytes_down_total"), TRANSFERS * SIZE);
+  assert.equal(
+    s.metrics.get("relayed_bytes_total", { direction: "up" }),
+    TRANSFERS * SIZE,
+  );
+  assert.equal(
+    s.metrics.get("relayed_bytes_total", { direction: "down" }),
+    TRANSFERS * SIZE,
+  );
   await eventually(() => s.server.activeSessions === 0, "sessions ended");
 });

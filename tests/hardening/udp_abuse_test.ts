@@ -142,8 +142,8 @@ Deno.test("handleUdpAssociate() drops and counts floods of malformed datagrams a
   }
   // Nothing malformed reached the destination: only the good payloads.
   assert.equal(echo.received.length, ROUNDS);
-  assert.equal(s.metrics.get("udp_datagrams_up_total"), ROUNDS);
-  assert.equal(s.metrics.get("udp_datagrams_down_total"), ROUNDS);
+  assert.equal(s.metrics.get("udp_datagrams_total", "up"), ROUNDS);
+  assert.equal(s.metrics.get("udp_datagrams_total", "down"), ROUNDS);
 });
 
 Deno.test("handleUdpAssociate() drops datagrams from foreign sources while several associations relay", async () => {
@@ -224,7 +224,7 @@ Deno.test("handleUdpAssociate() drops datagrams from foreign sources while sever
       false,
     );
     assert.equal(
-      s.metrics.get("udp_datagrams_up_total"),
+      s.metrics.get("udp_datagrams_total", "up"),
       ASSOCIATIONS * (ROUNDS + 1),
     );
   } finally {
@@ -255,6 +255,6 @@ Deno.test("handleUdpAssociate() drops answers too large to wrap and keeps the as
     assert.deepEqual(answer.data, payload(FITS, 9));
   }
   assert.equal(s.metrics.get("udp_dropped_total", "oversized"), 5);
-  assert.equal(s.metrics.get("udp_datagrams_down_total"), 5);
+  assert.equal(s.metrics.get("udp_datagrams_total", "down"), 5);
   assert.equal(amplifier.received.length, 10);
 });

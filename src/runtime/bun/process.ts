@@ -6,10 +6,22 @@
 
 /// <reference path="./bun_api.d.ts" />
 
-import { writeSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeSync,
+} from "node:fs";
 import { basename } from "node:path";
 import process from "node:process";
-import type { ProcessHost, ProcessSignal } from "../runtime.ts";
+import type {
+  AppendFile,
+  ProcessHost,
+  ProcessSignal,
+  ProcessStats,
+} from "../runtime.ts";
+import { parseMaxOpenFiles } from "../proc_limits.ts";
 
 /**
  * Whether this is a single executable built by `bun build --compile`: its
@@ -39,6 +51,30 @@ export const bunProcess: ProcessHost = {
     }
   },
   readTextFile: (path) => Bun.file(path).text(),
+  openAppendFile(path: string): AppendFile {
+    let fd: number | null = openSync(path, "a", 0o640);
+    return {
+      write(text) {
+        if (fd !== null) _writeAll(fd, text);
+      },
+      close() {
+        if (fd !== null) closeSync(fd);
+        fd = null;
+      },
+    };
+  },
+  stats(): ProcessStats {
+    const cpu = process.cpuUsage();
+    return {
+      residentBytes: process.memoryUsage.rss(),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      startTimeSeconds: performance.timeOrigin / 1000,
+      openFds: _tryRead(() => readdirSync("/proc/self/fd").length),
+      maxFds: _tryRead(() =>
+        parseMaxOpenFiles(readFileSync("/proc/self/limits", "utf8"))
+      ),
+    };
+  },
   onSignal(signal: ProcessSignal, handler: () => void) {
     process.on(signal, handler);
     return () => {
@@ -46,3 +82,11 @@ export const bunProcess: ProcessHost = {
     };
   },
 };
+
+function _tryRead<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null; // Not Linux, or no /proc.
+  }
+}
