@@ -277,16 +277,22 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   #countEnd(): void {
     const { metrics } = this.#server;
     const labels = this.trafficLabels();
+    const { protocol, command, user } = labels;
+    // Label objects written out, not spread: this runs once per session.
     if (this.up.bytes > 0) {
       metrics.count("relayed_bytes_total", this.up.bytes, {
         direction: "up",
-        ...labels,
+        protocol,
+        command,
+        user,
       });
     }
     if (this.down.bytes > 0) {
       metrics.count("relayed_bytes_total", this.down.bytes, {
         direction: "down",
-        ...labels,
+        protocol,
+        command,
+        user,
       });
     }
     if (this.reply !== null) {
