@@ -15,6 +15,7 @@
 
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { hashPassword } from "../src/auth/password_hash.ts";
 import { runLoad } from "./bench/load_process.ts";
 import { freePort } from "./bench/free_port.ts";
 import {
@@ -67,6 +68,11 @@ takes about 1.5 minutes.`;
 
 /** Credentials of the auth instances; loopback only, never a real secret. */
 const BENCH_CREDENTIALS: Credentials = { user: "bench", pass: "secret" };
+let _hash: Promise<string> | undefined;
+/** A bcrypt hash of the bench password (what `htpasswd -B` would store). */
+function _benchHash(): Promise<string> {
+  return _hash ??= hashPassword(BENCH_CREDENTIALS.pass, "bcrypt");
+}
 /** Seconds the idle workload holds its tunnels before checking they still echo. */
 const IDLE_HOLD_SECS = 1;
 
@@ -308,6 +314,7 @@ async function _run(options: _Options): Promise<void> {
           const kind = kinds.get(name) ?? null;
           if (name === DIRECT && (w.kind === "idle" || w.directAs)) continue;
           if (w.auth && kind && !kind.supportsAuth) continue;
+          if (w.hashed && kind && !kind.supportsHashes) continue;
           if (startErrors.has(name)) continue;
           const record: RunRecord = { server: name, workload: w.name, rep };
           const t0 = performance.now();
@@ -327,7 +334,9 @@ async function _run(options: _Options): Promise<void> {
               if (w.auth) {
                 proxy = authServer = await _startServer(
                   kind,
-                  BENCH_CREDENTIALS,
+                  w.hashed
+                    ? { ...BENCH_CREDENTIALS, hash: await _benchHash() }
+                    : BENCH_CREDENTIALS,
                 );
               }
             }

@@ -34,6 +34,16 @@ export async function build(
   options: { target?: string; outfile?: string } = {},
 ): Promise<string> {
   const bun = await ensureBun();
+  // Bun resolves the npm imports (yaml, zod, hash-wasm) from node_modules,
+  // which Deno fills from deno.lock: the same pinned versions on both.
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: ["install"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!install.success) throw new Error("deno install failed");
   const outfile = options.outfile ?? `${ROOT}dist/socks5-deno`;
   // Built beside the old one and renamed over it: a running copy (a soak,
   // a server) keeps its file, and no one sees a half-written executable.

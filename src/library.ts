@@ -160,6 +160,23 @@ export {
 export { parseUsersFile } from "./auth/users_file.ts";
 export { permitAll, type RuleRequest, type Ruleset } from "./policy/ruleset.ts";
 export {
+  type AccessRule,
+  AccessRules,
+  type RuleCommand,
+  type RuleDecision,
+} from "./policy/access_rules.ts";
+export {
+  type LimitSettings,
+  type RateLimit,
+  type SessionLease,
+} from "./policy/limits.ts";
+export { UserCredentials } from "./auth/user_credentials.ts";
+export {
+  hashPassword,
+  type HashScheme,
+  verifyPasswordHash,
+} from "./auth/password_hash.ts";
+export {
   blockInternalDestinations,
   type DestinationPolicyOptions,
   INTERNAL_BLOCKS,

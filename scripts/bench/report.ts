@@ -263,6 +263,8 @@ export function legend(reps: number, secs: number, cores: number): string {
     "  /proc/PID/smaps_rollup; kernel socket buffers excluded); base RSS before any connection.",
     "- cr64auth: cr64 against a second instance requiring username/password (RFC 1929);",
     "  `conn/s ÷ cr64` is that server's rate with auth on over auth off.",
+    "- cr64hash: cr64auth with the user's password stored as a bcrypt hash (users file);",
+    "  after the first login the server checks a keyed digest, not the hash.",
   ].join("\n");
 }
 

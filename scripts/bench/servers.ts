@@ -15,6 +15,8 @@ export interface ServerKind {
   name: string;
   /** Whether it can require RFC 1929 username/password auth here. */
   supportsAuth: boolean;
+  /** Whether it can check a password against a stored bcrypt hash. */
+  supportsHashes?: boolean;
   /** The command that makes it listen on 127.0.0.1:`port`. */
   launch(port: number, credentials?: Credentials): LaunchSpec;
 }
@@ -32,6 +34,7 @@ export function socks5Deno(paths: ProjectPaths, logLevel: string): ServerKind {
   return {
     name: "socks5-deno",
     supportsAuth: true,
+    supportsHashes: true,
     launch(port, credentials) {
       const args = [
         "run",
@@ -47,6 +50,16 @@ export function socks5Deno(paths: ProjectPaths, logLevel: string): ServerKind {
         "--log-level",
         logLevel,
       ];
+      if (credentials?.hash) {
+        // A users file holding the hash, as an operator would configure it.
+        args.push("--users-file", "{config}");
+        return {
+          command: Deno.execPath(),
+          args,
+          cwd: paths.root,
+          config: `${credentials.user}:${credentials.hash}\n`,
+        };
+      }
       if (credentials) {
         args.push("--user", `${credentials.user}:${credentials.pass}`);
       }

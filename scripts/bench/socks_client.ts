@@ -15,6 +15,11 @@ export interface Credentials {
   user: string;
   /** Password, 1–255 bytes of UTF-8. */
   pass: string;
+  /**
+   * The password's stored hash, for a server to check it against (the
+   * client always sends `pass`). @default undefined (plaintext)
+   */
+  hash?: string;
 }
 
 /**

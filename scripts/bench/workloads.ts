@@ -28,6 +28,11 @@ export interface Workload {
   /** Run against a proxy instance that requires username/password auth. */
   auth: boolean;
   /**
+   * The proxy's user has a bcrypt hash (a users file) instead of a
+   * plaintext password; only servers that read hashes run it.
+   */
+  hashed?: boolean;
+  /**
    * Workload whose `direct` figures serve as this one's baseline; the direct
    * path has no proxy and hence no auth, so `cr64auth` compares to `cr64`.
    */
@@ -133,6 +138,17 @@ export const WORKLOADS: readonly Workload[] = [
     auth: true,
     directAs: "cr64",
     description: "cr64 with RFC 1929 username/password auth",
+  },
+  {
+    name: "cr64hash",
+    kind: "cr",
+    conns: 64,
+    target: "once",
+    auth: true,
+    hashed: true,
+    directAs: "cr64",
+    description:
+      "cr64auth with the user's password stored as a bcrypt hash (users file)",
   },
 ];
 

@@ -10,6 +10,7 @@ import type { ServeOptions, ShutdownOptions } from "../core/server.ts";
 import type { LogLevel } from "../observability/logger.ts";
 import { MemoryMetrics, type MetricsDump } from "../observability/metrics.ts";
 import type { SessionInfo } from "../core/session_info.ts";
+import { SharedCounters } from "../policy/shared_counters.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { NetAddress } from "../runtime/transport.ts";
 import type { FromWorker, ToWorker } from "./worker_main.ts";
@@ -56,6 +57,20 @@ export interface Cluster {
    */
   shutdown(options?: ShutdownOptions): Promise<void>;
   /**
+   * Reloads every worker, one after the other; the first worker opens new
+   * listen addresses (port 0 included) and the others join its ports.
+   *
+   * @param serve The new server options (cloneable values only).
+   * @param logLevel The new log level.
+   * @param logFormat The new log format.
+   * @throws {Error} With the first failing worker's message.
+   */
+  reload(
+    serve: ServeOptions,
+    logLevel: LogLevel,
+    logFormat: "text" | "json",
+  ): Promise<void>;
+  /**
    * Collects and sums the metrics of every worker, sessions in progress
    * included.
    *
@@ -92,6 +107,8 @@ class _WorkerHandle {
         ? `${message.type}:${message.id}`
         : message.type === "failed"
         ? "listening"
+        : message.type === "reload-failed"
+        ? "reloaded"
         : message.type;
       this.#waiters.get(key)?.(message);
       this.#waiters.delete(key);
@@ -160,6 +177,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
   const handles: _WorkerHandle[] = [];
   let addrs: NetAddress[] | null = null;
+  // One table of limit counters for every worker: per-user and per-client
+  // limits hold for the process.
+  const counters = options.serve.sharedLimits ??
+    SharedCounters.create().buffer;
   const stopAll = () => {
     for (const handle of handles) handle.worker.terminate();
   };
@@ -175,7 +196,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       : options.serve.listen;
     const answer = await handle.request({
       type: "start",
-      options: { ...options.serve, listen },
+      options: { ...options.serve, listen, sharedLimits: counters },
       logLevel: options.logLevel,
       logFormat: options.logFormat,
       maxUserLabels: options.maxUserLabels,
@@ -206,6 +227,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         handles.map((h) => h.request({ type: "shutdown", graceMs }, "stopped")),
       ).then(() => finished);
       return shuttingDown;
+    },
+    async reload(serve, logLevel, logFormat) {
+      let first: NetAddress[] | null = null;
+      for (const handle of handles) {
+        const listen = first
+          ? first.map((a) => ({ hostname: a.hostname, port: a.port }))
+          : serve.listen;
+        const answer = await handle.request({
+          type: "reload",
+          options: { ...serve, listen, sharedLimits: counters },
+          logLevel,
+          logFormat,
+        }, "reloaded");
+        if (answer.type === "reload-failed") throw new Error(answer.message);
+        if (answer.type === "reloaded") first ??= answer.addrs;
+      }
     },
     async dump() {
       const total = new MemoryMetrics();

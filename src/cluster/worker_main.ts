@@ -31,6 +31,12 @@ export type ToWorker =
     /** Send access-log lines apart (`access` messages), for a log file. */
     accessLogApart?: boolean;
   }
+  | {
+    type: "reload";
+    options: ServeOptions;
+    logLevel: LogLevel;
+    logFormat: "text" | "json";
+  }
   | { type: "shutdown"; graceMs: number }
   | { type: "metrics"; id: number }
   | { type: "sessions"; id: number };
@@ -43,6 +49,8 @@ export type FromWorker =
   | { type: "access"; text: string }
   | { type: "metrics"; id: number; dump: MetricsDump }
   | { type: "sessions"; id: number; sessions: SessionInfo[] }
+  | { type: "reloaded"; addrs: NetAddress[] }
+  | { type: "reload-failed"; message: string }
   | { type: "stopped" };
 
 /** The worker's end of the message channel (`self` inside a worker). */
@@ -69,11 +77,13 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
   );
   let metrics = new MemoryMetrics();
   let server: Socks5Server | undefined;
+  let accessLogApart = false;
   port.onmessage = async (event: MessageEvent<ToWorker>) => {
     const message = event.data;
     if (message.type === "start") {
       try {
         metrics = new MemoryMetrics({ maxUserLabels: message.maxUserLabels });
+        accessLogApart = message.accessLogApart ?? false;
         const logger = createLogger({
           level: message.logLevel,
           format: message.logFormat,
@@ -93,16 +103,38 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
             : logger,
         });
         logs.flush();
-        post({
-          type: "listening",
-          addrs: server.addrs.map((a) => ({
-            hostname: a.hostname,
-            port: a.port,
-          })),
-        });
+        post({ type: "listening", addrs: _plain(server.addrs) });
       } catch (error) {
         post({
           type: "failed",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    } else if (message.type === "reload") {
+      try {
+        if (!server) throw new Error("The worker has no server");
+        const logger = createLogger({
+          level: message.logLevel,
+          format: message.logFormat,
+          write: logs.write,
+        });
+        await server.reload({
+          ...message.options,
+          reusePort: true,
+          metrics,
+          logger,
+          accessLog: accessLogApart
+            ? createLogger({
+              level: message.logLevel,
+              format: message.logFormat,
+              write: access.write,
+            })
+            : logger,
+        });
+        post({ type: "reloaded", addrs: _plain(server.addrs) });
+      } catch (error) {
+        post({
+          type: "reload-failed",
           message: error instanceof Error ? error.message : String(error),
         });
       }
@@ -125,4 +157,8 @@ export function runWorker(runtime: Runtime, port: WorkerPort): void {
       });
     }
   };
+}
+
+function _plain(addrs: readonly NetAddress[]): NetAddress[] {
+  return addrs.map((a) => ({ hostname: a.hostname, port: a.port }));
 }

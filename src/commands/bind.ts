@@ -38,7 +38,11 @@ export async function handleBind(context: CommandContext): Promise<void> {
   );
   const pending = context.own(
     await context.outbound.bind(
-      { rule: context.request, local: context.local },
+      {
+        rule: context.request,
+        local: context.local,
+        via: context.request.via,
+      },
       signal,
     ),
   );
@@ -96,6 +100,8 @@ export async function handleBind(context: CommandContext): Promise<void> {
   return relay(client, conn, {
     up: context.up,
     down: context.down,
+    upLimit: context.upLimit,
+    downLimit: context.downLimit,
     clientPrefix: _concat(early, earlyBytes),
     clientPending: inFlight,
   });

@@ -32,6 +32,7 @@ export async function handleConnect(context: CommandContext): Promise<void> {
         get local() {
           return context.local;
         },
+        via: context.request.via,
       },
       context.signal,
     ),
@@ -45,6 +46,8 @@ export async function handleConnect(context: CommandContext): Promise<void> {
   return relay(context.client, target, {
     up: context.up,
     down: context.down,
+    upLimit: context.upLimit,
+    downLimit: context.downLimit,
     clientPrefix: context.leftover,
   });
 }

@@ -13,6 +13,7 @@ import type { ByteCounter } from "../core/relay.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { RateLimit } from "../policy/limits.ts";
 import type { PortRange } from "../outbound/port_range.ts";
 import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
@@ -109,6 +110,10 @@ export interface CommandContext {
   readonly up: ByteCounter;
   /** Destination → client payload bytes. */
   readonly down: ByteCounter;
+  /** Client → destination bandwidth limit, if any. */
+  readonly upLimit?: RateLimit;
+  /** Destination → client bandwidth limit, if any. */
+  readonly downLimit?: RateLimit;
   /** Aborted when the session times out or is terminated. */
   readonly signal: AbortSignal;
   /**

@@ -59,7 +59,7 @@ export async function handleUdpAssociate(
   );
   const association = new _Association(context, relaySocket);
   const outbound = await context.outbound.udp(
-    { rule: context.request, local: context.local },
+    { rule: context.request, local: context.local, via: context.request.via },
     association,
   );
   association.outbound = outbound;
@@ -201,7 +201,11 @@ class _Association {
       }
       // The rules see the name before any lookup, as for CONNECT; the
       // outbound route then checks every address it resolves to.
-      const rule = { ...request, destination: datagram.address };
+      const rule = {
+        ...request,
+        destination: datagram.address,
+        datagram: true,
+      };
       if (!(await ruleset.permits(rule))) {
         this.drop("ruleset");
         continue;

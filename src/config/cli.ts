@@ -7,6 +7,12 @@
  */
 
 import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  configKey,
+  type FileSettings,
+  parseConfigFile,
+} from "./file.ts";
 import { type CliConfig, type ConfigDraft, OPTIONS } from "./options.ts";
 import { UsageError } from "./values.ts";
 
@@ -78,20 +84,51 @@ export async function parseCli(
       metricsUserLabels: 100,
       accessLog: null,
       workers: 1,
+      configPath: null,
+      warnings: [],
     },
     users: new Map(),
+    plaintext: [],
     readTextFile,
   };
   if (values.help) return { ...draft.config, action: "help" };
   if (values.version) return { ...draft.config, action: "version" };
   const serve = draft.config.serve;
   serve.listen = [{ hostname: "127.0.0.1", port: 1080 }];
+  serve.limits = { authFailuresPerMinute: 30 };
+  const file = typeof values.config === "string"
+    ? await loadConfigFile(values.config, readTextFile)
+    : null;
+  const problems: string[] = [];
   for (const option of OPTIONS) {
-    const value = values[option.flag];
+    const fromFlag = values[option.flag];
+    const value = fromFlag ?? file?.values.get(option.flag);
     if (value === undefined) continue;
-    await option.apply(draft, value as string & string[] & boolean);
+    try {
+      await option.apply(draft, value as string & string[] & boolean);
+    } catch (error) {
+      if (fromFlag !== undefined || !(error instanceof UsageError)) throw error;
+      // Said of the file: its line and key instead of the flag.
+      problems.push(
+        `${file!.places.get(option.flag)}: ${
+          error.message.replace(`--${option.flag}`, configKey(option)!)
+        }`,
+      );
+    }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (file?.rules) serve.rules = file.rules;
+  if (file?.groups) serve.groups = file.groups;
   _finishUsers(draft);
+  if (draft.plaintext.length > 0) {
+    draft.config.warnings.push(
+      `The users file holds plaintext passwords (${
+        draft.plaintext.slice(0, 3).map((n) => JSON.stringify(n)).join(", ")
+      }${
+        draft.plaintext.length > 3 ? ", ..." : ""
+      }): hash them with "socks5-deno passwd NAME"`,
+    );
+  }
   _finishGssapi(draft);
   const c = draft.config;
   if (c.adminToken !== null && !c.adminListen && !c.metricsListen) {
@@ -100,6 +137,31 @@ export async function parseCli(
   serve.allowOpenProxy ??= false;
   serve.timeouts ??= {};
   return _ordered(draft.config);
+}
+
+/**
+ * Reads and checks a config file.
+ *
+ * @param path The file.
+ * @param readTextFile Reads it.
+ * @returns Its settings.
+ * @throws {ConfigError} For an unreadable or invalid file.
+ */
+export async function loadConfigFile(
+  path: string,
+  readTextFile: (path: string) => Promise<string>,
+): Promise<FileSettings> {
+  let text: string;
+  try {
+    text = await readTextFile(path);
+  } catch (error) {
+    throw new ConfigError([
+      `${path}: cannot read the config file: ${
+        error instanceof Error ? error.message : error
+      }`,
+    ]);
+  }
+  return parseConfigFile(text, path);
 }
 
 function _finishUsers(draft: ConfigDraft): void {
@@ -150,6 +212,9 @@ function _ordered(config: CliConfig): CliConfig {
       "timeouts",
       "authFailureDelay",
       "maxSessions",
+      "limits",
+      "rules",
+      "groups",
     ] as const
   ) {
     if (s[key] !== undefined) {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { configKey } from "./file.ts";
 import { OPTIONS, type OptionSpec, SECTIONS } from "./options.ts";
 import { VERSION } from "./cli.ts";
 
@@ -42,6 +43,10 @@ export function helpText(programName: string): string {
   let out =
     `socks5-deno ${VERSION}: a SOCKS5 proxy server (RFC 1928, RFC 1929)\n\n` +
     `Usage: ${programName} [options]\n` +
+    `       ${programName} check --config FILE [options]\n` +
+    `       ${programName} explain --config FILE --client IP [--user U]\n` +
+    `         [--address IP] connect|bind|udp HOST:PORT\n` +
+    `       ${programName} passwd NAME [--scheme scrypt|bcrypt|argon2id]\n` +
     `       ${programName} probe [--json] socks5://[user:pass@]host:port\n`;
   for (const section of SECTIONS) {
     const heading = section === "Timeouts"
@@ -66,6 +71,42 @@ export function helpText(programName: string): string {
 }
 
 /**
+ * README's config-file reference (Markdown): every option's key, its value
+ * and its flag, from the option table, then the sections flags cannot hold.
+ *
+ * @returns The table, ending with a newline.
+ */
+export function configTable(): string {
+  const rows: string[][] = [];
+  for (const option of OPTIONS) {
+    const key = configKey(option);
+    if (key === null) continue;
+    const value = option.value === undefined
+      ? "true or false"
+      : option.multiple
+      ? `${option.value}, or a list`
+      : option.value;
+    rows.push([`\`${key}\``, value, `\`--${option.flag}\``]);
+  }
+  rows.push(
+    ["`groups`", "map: group name to a list of users", "(file only)"],
+    ["`rules`", "list of access rules, first match decides", "(file only)"],
+  );
+  return _markdownTable(["key", "value", "flag"], rows);
+}
+
+function _markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i]!.length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`;
+  return line(header) +
+    line(widths.map((w) => "-".repeat(w))) +
+    rows.map(line).join("");
+}
+
+/**
  * README's flag table (Markdown), one row per option.
  *
  * @returns The table, ending with a newline.
@@ -77,13 +118,5 @@ export function optionsTable(): string {
     o.defaultText,
   ]);
   rows.push(["`--help`, `--version`", "", ""]);
-  const header = ["flag", "meaning", "default"];
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i]!.length))
-  );
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |\n`;
-  return line(header) +
-    line(widths.map((w) => "-".repeat(w))) +
-    rows.map(line).join("");
+  return _markdownTable(["flag", "meaning", "default"], rows);
 }

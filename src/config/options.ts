@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isPasswordHash } from "../auth/password_hash.ts";
 import { parseUsersFile } from "../auth/users_file.ts";
 import type { ServeOptions } from "../core/server.ts";
 import type { Timeouts } from "../core/context.ts";
@@ -21,8 +22,10 @@ import {
   parseCount,
   parseDuration,
   parseHostPort,
+  parseRate,
   UsageError,
 } from "./values.ts";
+import type { LimitSettings } from "../policy/limits.ts";
 
 /** Everything the command line decides. */
 export interface CliConfig {
@@ -48,6 +51,10 @@ export interface CliConfig {
   accessLog: string | null;
   /** How many event loops (Web Workers sharing the port); 1 = in-process. */
   workers: number;
+  /** The config file given with `--config`, re-read on reload. */
+  configPath: string | null;
+  /** Things worth a warning at start (plaintext passwords, ...). */
+  warnings: string[];
 }
 
 /** What the options build up before the configuration is final. */
@@ -56,8 +63,33 @@ export interface ConfigDraft {
   config: CliConfig;
   /** Users from the users file, then from `--user`, in that order. */
   users: Map<string, string>;
+  /** Users of the users file whose password is not hashed. */
+  plaintext: string[];
   /** Reads the users file. */
   readTextFile: (path: string) => Promise<string>;
+}
+
+function _limit(
+  key: keyof LimitSettings,
+  flag: string,
+  value: "N" | "RATE",
+  help: string,
+): OptionSpec {
+  return {
+    flag,
+    value,
+    section: "Limits",
+    help,
+    defaultText: "none",
+    apply(draft, text: string) {
+      draft.config.serve.limits = {
+        ...draft.config.serve.limits,
+        [key]: value === "N"
+          ? parseCount(text, `--${flag}`, Number.MAX_SAFE_INTEGER)
+          : parseRate(text, `--${flag}`),
+      };
+    },
+  };
 }
 
 /** The headings `--help` groups options under, in order. */
@@ -120,6 +152,17 @@ function _timeout(
 /** Every option, in the order `--help` and README list them. */
 export const OPTIONS: readonly OptionSpec[] = [
   {
+    flag: "config",
+    value: "FILE",
+    section: "Listening and authentication",
+    help:
+      "Read settings from a YAML file (see Configuration file); flags given as well override it. SIGHUP re-reads it.",
+    defaultText: "none",
+    apply(draft, path: string) {
+      draft.config.configPath = path;
+    },
+  },
+  {
     flag: "listen",
     value: "HOST:PORT",
     multiple: true,
@@ -138,7 +181,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "PATH",
     section: "Listening and authentication",
     help:
-      'Users, one "name:password" per line, # comments; a password may contain ":". Needs --allow-read on Deno.',
+      'Users, one "name:password" per line, # comments; the password may be a bcrypt ($2y$, htpasswd -B), scrypt or argon2id hash (see passwd), else plaintext. Needs --allow-read on Deno.',
     defaultText: "none",
     async apply(draft, path: string) {
       let text: string;
@@ -154,6 +197,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       try {
         for (const [name, password] of parseUsersFile(text)) {
           draft.users.set(name, password);
+          if (!isPasswordHash(password)) draft.plaintext.push(name);
         }
       } catch (error) {
         throw new UsageError(`--users-file: ${(error as Error).message}`);
@@ -464,6 +508,66 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   {
+    flag: "auth-failures-per-minute",
+    value: "N",
+    section: "Limits",
+    help:
+      "Failed logins one client IP may make per minute; beyond it, its logins are refused unchecked until the minute has passed.",
+    defaultText: "`30`",
+    apply(draft, text: string) {
+      draft.config.serve.limits = {
+        ...draft.config.serve.limits,
+        authFailuresPerMinute: parseCount(
+          text,
+          "--auth-failures-per-minute",
+          Number.MAX_SAFE_INTEGER,
+        ),
+      };
+    },
+  },
+  _limit(
+    "sessionsPerUser",
+    "max-sessions-per-user",
+    "N",
+    "Concurrent sessions of one user (counted after authentication); more are refused with REP 02.",
+  ),
+  _limit(
+    "sessionsPerClient",
+    "max-sessions-per-client",
+    "N",
+    "Concurrent sessions from one client IP (counted after authentication); more are refused with REP 02.",
+  ),
+  _limit(
+    "connRatePerClient",
+    "max-conn-rate-per-client",
+    "N",
+    "New connections per second from one client IP; more are closed at once.",
+  ),
+  _limit(
+    "userUpload",
+    "user-upload-rate",
+    "RATE",
+    "Bytes per second one user may send, all sessions together (256KiB, 1MiB, 500k).",
+  ),
+  _limit(
+    "userDownload",
+    "user-download-rate",
+    "RATE",
+    "Bytes per second one user may receive, all sessions together.",
+  ),
+  _limit(
+    "sessionUpload",
+    "session-upload-rate",
+    "RATE",
+    "Bytes per second one session may send.",
+  ),
+  _limit(
+    "sessionDownload",
+    "session-download-rate",
+    "RATE",
+    "Bytes per second one session may receive.",
+  ),
+  {
     flag: "log-level",
     value: "LEVEL",
     section: "Observability",
@@ -569,7 +673,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "N",
     section: "Performance",
     help:
-      "Run N event loops (workers sharing the port with SO_REUSEPORT, Linux). Limits such as --max-sessions apply per worker.",
+      "Run N event loops (workers sharing the port with SO_REUSEPORT, Linux). --max-sessions applies per worker; the per-user and per-client limits hold across workers.",
     defaultText: "`1`",
     apply(draft, text: string) {
       draft.config.workers = parseCount(text, "--workers", 999);

@@ -115,3 +115,39 @@ export function parseChoice<T extends string>(
   }
   return text as T;
 }
+
+/**
+ * Parses a byte rate per second: a number with an optional unit `B`, `KiB`,
+ * `MiB`, `GiB` (powers of 1024) or `k`, `M`, `G` (powers of 1000), with or
+ * without a trailing `/s`.
+ *
+ * @param text For example `256KiB`, `1MiB/s`, `500k`, `65536`.
+ * @param flag The flag, for the error message.
+ * @returns Bytes per second, at least 1.
+ * @throws {UsageError} When it is not a positive rate.
+ */
+export function parseRate(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|k|M|G)?(?:\/s)?$/.exec(
+    text.trim(),
+  );
+  const scale = match
+    ? {
+      B: 1,
+      KiB: 1024,
+      MiB: 1024 ** 2,
+      GiB: 1024 ** 3,
+      k: 1e3,
+      M: 1e6,
+      G: 1e9,
+    }[match[2] ?? "B"]!
+    : NaN;
+  const value = match ? Math.floor(Number(match[1]) * scale) : NaN;
+  if (!(value >= 1)) {
+    throw new UsageError(
+      `${flag}: expected a rate like 256KiB, 1MiB or 500k (bytes per second), got ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return value;
+}

@@ -12,6 +12,7 @@ import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Outbound } from "../outbound/outbound.ts";
+import type { Limits } from "../policy/limits.ts";
 import type { PortRange } from "../outbound/port_range.ts";
 import type { Ruleset } from "../policy/ruleset.ts";
 import type { Network } from "../runtime/transport.ts";
@@ -105,4 +106,6 @@ export interface ServerContext {
   readonly udpFragments: boolean;
   /** Extra delay before answering a failed authentication, in ms. */
   readonly authFailureDelay: number;
+  /** Per-user and per-client limits. */
+  readonly limits: Limits;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { RateLimit } from "../policy/limits.ts";
 import type { Connection } from "../runtime/transport.ts";
 import { closeQuietly } from "./close_quietly.ts";
 
@@ -34,6 +35,10 @@ export interface RelayOptions {
   clientPrefix?: Uint8Array;
   /** A read already in flight on the client connection. */
   clientPending?: PendingRead;
+  /** Bandwidth limit of client → target (absent: unlimited). */
+  upLimit?: RateLimit;
+  /** Bandwidth limit of target → client (absent: unlimited). */
+  downLimit?: RateLimit;
 }
 
 /** The first read uses a small buffer so that idle connections stay cheap. */
@@ -95,15 +100,27 @@ function _loops(
   };
   const ends = { count: 0 };
   return Promise.all([
-    _pump(
-      client,
-      target,
-      options.up,
-      ends,
-      options.clientPrefix,
-      options.clientPending,
-    ).catch(fail),
-    _pump(target, client, options.down, ends).catch(fail),
+    (options.upLimit
+      ? _limitedPump(
+        client,
+        target,
+        options.up,
+        ends,
+        options.upLimit,
+        options.clientPrefix,
+        options.clientPending,
+      )
+      : _pump(
+        client,
+        target,
+        options.up,
+        ends,
+        options.clientPrefix,
+        options.clientPending,
+      )).catch(fail),
+    (options.downLimit
+      ? _limitedPump(target, client, options.down, ends, options.downLimit)
+      : _pump(target, client, options.down, ends)).catch(fail),
   ]);
 }
 
@@ -116,7 +133,12 @@ function _trySplice(
   target: Connection,
   options: RelayOptions,
 ): Promise<unknown> | null {
-  if (!client.splice || options.clientPending) return null;
+  // The runtime's relay cannot pace its writes: a limited session takes the
+  // loops.
+  if (
+    !client.splice || options.clientPending || options.upLimit ||
+    options.downLimit
+  ) return null;
   const prefix = options.clientPrefix;
   if (prefix && prefix.length > 0) {
     // Forwarded first, then the runtime takes over.
@@ -189,4 +211,52 @@ async function _pump(
   } catch {
     // The sink is already closed or reset; the other direction will notice.
   }
+}
+
+/**
+ * The pump of a direction with a bandwidth limit: each read is paid for
+ * before it is written, and the buffer holds at most an eighth of a
+ * second's worth, so a wait is short and the pacing smooth. Kept apart from
+ * {@linkcode _pump} so the unlimited path pays nothing for it.
+ */
+async function _limitedPump(
+  source: Connection,
+  sink: Connection,
+  counter: ByteCounter,
+  ends: { count: number },
+  limit: RateLimit,
+  prefix?: Uint8Array,
+  pending?: PendingRead,
+): Promise<void> {
+  if (prefix && prefix.length > 0) {
+    await _pace(limit.consume(prefix.length));
+    await writeAll(sink, prefix);
+    counter.bytes += prefix.length;
+  }
+  const size = Math.max(
+    _MIN_BUFFER,
+    Math.min(_MAX_BUFFER, Math.floor(limit.rate / 8)),
+  );
+  const buffer = new Uint8Array(size);
+  let n = pending ? await pending.result : null;
+  let chunk = pending ? pending.buffer : buffer;
+  if (!pending) n = await source.read(buffer);
+  while (n !== null) {
+    await _pace(limit.consume(n));
+    await writeAll(sink, chunk.subarray(0, n));
+    counter.bytes += n;
+    chunk = buffer;
+    n = await source.read(buffer);
+  }
+  if (++ends.count === 2) return;
+  try {
+    await sink.closeWrite();
+  } catch {
+    // As in _pump: the other direction will notice.
+  }
+}
+
+function _pace(ms: number): Promise<void> | void {
+  if (ms <= 0) return;
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

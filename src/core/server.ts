@@ -5,10 +5,8 @@
  * @module
  */
 
-import {
-  type CredentialStore,
-  StaticCredentials,
-} from "../auth/credential_store.ts";
+import type { CredentialStore } from "../auth/credential_store.ts";
+import { UserCredentials } from "../auth/user_credentials.ts";
 import type { GssServerSettings } from "../auth/gssapi_method.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import {
@@ -23,6 +21,9 @@ import { RoutedOutbound } from "../outbound/route.ts";
 import type { Resolver } from "../outbound/resolver.ts";
 import { blockInternalDestinations } from "../policy/destination_policy.ts";
 import { permitAll, type Ruleset } from "../policy/ruleset.ts";
+import { type AccessRule, AccessRules } from "../policy/access_rules.ts";
+import { Limits, type LimitSettings } from "../policy/limits.ts";
+import { SharedCounters } from "../policy/shared_counters.ts";
 import { formatAddress, toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp, ipFamily, isLoopback } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
@@ -184,6 +185,20 @@ export interface ServeOptions {
    */
   authFailureDelay?: number;
   /**
+   * Ordered first-match access rules, as data (see `AccessRules`); a
+   * request no rule matches is refused. Applied before `ruleset`.
+   */
+  rules?: readonly AccessRule[];
+  /** User groups the `rules` may name: group to usernames. */
+  groups?: Readonly<Record<string, readonly string[]>>;
+  /** Per-user and per-client limits. */
+  limits?: LimitSettings;
+  /**
+   * The counters behind `limits`, shared between workers (made by the
+   * cluster); a fresh table by default.
+   */
+  sharedLimits?: SharedArrayBuffer;
+  /**
    * Set SO_REUSEPORT on listeners, so several processes can share a port.
    * @default {false}
    */
@@ -236,6 +251,19 @@ export interface Socks5Server extends AsyncDisposable {
   readonly activeSessions: number;
   /** The metrics the server reports to. */
   readonly metrics: Metrics;
+  /** The settings' generation: 1 at start, one more per reload. */
+  readonly generation: number;
+  /** When the settings in force were loaded (start or last reload). */
+  readonly loadedAt: Date;
+  /**
+   * Swaps in new settings (users, rules, limits, timeouts, listen
+   * addresses) for new sessions; running sessions keep theirs.
+   *
+   * @param options The new settings; hooks not given fall back to defaults.
+   * @throws {TypeError} Or RangeError or NetError, leaving the old settings
+   * in force.
+   */
+  reload(options: ServeOptions): Promise<void>;
   /** Whether the server is shutting down (no longer accepting). */
   readonly draining: boolean;
   /**
@@ -262,6 +290,8 @@ export interface Socks5Server extends AsyncDisposable {
 }
 
 const _BACKOFF_MIN_MS = 10;
+/** What limits count in when none is set: never touched, so one slot. */
+const _NO_COUNTERS = SharedCounters.create(2);
 const _BACKOFF_MAX_MS = 1_000;
 const _WARN_INTERVAL_MS = 10_000;
 
@@ -361,11 +391,17 @@ class _Server implements Socks5Server {
   addrs: readonly NetAddress[] = [];
   readonly finished: Promise<void>;
   readonly metrics: Metrics;
+  generation = 1;
+  loadedAt = new Date();
   #context: ServerContext;
   #addresses: Array<{ hostname: string; port: number }>;
-  #credentials: CredentialStore | null;
   #gssapi: GssServerSettings | null;
   #listeners: Listener[] = [];
+  #retired = new Set<Listener>();
+  #network: Network;
+  #resolver: Resolver;
+  #reusePort = false;
+  #counters: SharedCounters | null;
   #sessions = new Set<Session>();
   #maxSessions: number;
   #closing = false;
@@ -382,70 +418,67 @@ class _Server implements Socks5Server {
     options: ServeOptions & { network: Network; resolver: Resolver },
     gssapi: GssServerSettings | null,
   ) {
-    const listen = options.listen === undefined
-      ? [{}]
-      : Array.isArray(options.listen)
-      ? options.listen
-      : [options.listen];
-    if (listen.length === 0) throw new RangeError("Nothing to listen on");
-    this.#addresses = listen.map((l) => ({
-      hostname: l.hostname ?? "127.0.0.1",
-      port: l.port ?? 1080,
-    }));
-    const credentials = options.credentials ??
-      (options.users && _size(options.users) > 0
-        ? new StaticCredentials(options.users)
-        : null);
-    this.#credentials = credentials;
-    const exposed = this.#addresses.filter((a) => !isLoopback(a.hostname));
+    this.#network = options.network;
+    this.#resolver = options.resolver;
+    // Acquired once at start from the keytab; a reload keeps it.
     this.#gssapi = gssapi;
-    if (
-      exposed.length > 0 && !credentials && !gssapi && !options.allowOpenProxy
-    ) {
-      throw new TypeError(
-        `Refusing to listen on ${
-          exposed[0]!.hostname
-        } without authentication: ` +
-          "anyone who can reach it could use this proxy. Configure users, or " +
-          "allow an open proxy explicitly (allowOpenProxy, --allow-open-proxy).",
-      );
-    }
-    const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    for (const [name, value] of Object.entries(timeouts)) {
-      if (!(Number.isFinite(value) && value >= 0)) {
-        throw new RangeError(`Timeout "${name}" must be >= 0 ms, got ${value}`);
-      }
-    }
-    this.#maxSessions = options.maxSessions ?? 10_000;
-    if (!(Number.isInteger(this.#maxSessions) && this.#maxSessions > 0)) {
-      throw new RangeError(
-        `maxSessions must be a positive integer, got ${options.maxSessions}`,
-      );
-    }
+    this.metrics = options.metrics ?? new MemoryMetrics();
+    // The table (about 1.3 MB) is made when a limit first needs it.
+    this.#counters = options.sharedLimits
+      ? new SharedCounters(options.sharedLimits)
+      : null;
+    this.#addresses = _addresses(options);
+    const { context, maxSessions } = this.#build(options, null);
+    this.#context = context;
+    this.#maxSessions = maxSessions;
+    this.#signal = options.signal;
+    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+  }
+
+  /**
+   * Everything a reload may change, checked and built from the options:
+   * users, rules, limits, timeouts, commands. The watchdog is kept.
+   */
+  #build(
+    options: ServeOptions,
+    previous: ServerContext | null,
+  ): { context: ServerContext; maxSessions: number } {
+    const credentials = options.credentials ??
+      _credentials(options.users, previous?.credentials ?? null);
+    const { timeouts, maxSessions, exposed } = _checked(
+      options,
+      credentials !== null || this.#gssapi !== null,
+    );
     const blockInternal = options.blockInternalDestinations ??
       exposed.length > 0;
+    let base: Ruleset = options.ruleset ?? permitAll;
+    if (options.rules && options.rules.length > 0) {
+      base = _chain(new AccessRules(options.rules, options.groups), base);
+    }
     const ruleset: Ruleset = blockInternal
       ? blockInternalDestinations({
         allow: options.allowDestinations ?? [],
-        next: options.ruleset ?? permitAll,
+        next: base,
       })
-      : options.ruleset ?? permitAll;
+      : base;
+    const logger: Logger = options.logger ?? silentLogger;
+    const externalAddress = options.externalAddress ?? null;
     const shortest = Math.min(
       ...Object.values(timeouts).filter((t) => t > 0),
       10_000,
     );
-    this.metrics = options.metrics ?? new MemoryMetrics();
-    const logger: Logger = options.logger ?? silentLogger;
-    const externalAddress = options.externalAddress ?? null;
-    const sourceAddress = _sourceAddress(options);
-    this.#context = {
+    const sourceAddress = _sourceAddress({
+      ...options,
+      network: this.#network,
+    });
+    const context: ServerContext = {
       credentials,
-      gssapi,
+      gssapi: this.#gssapi,
       ruleset,
       outbound: options.outbound ?? new RoutedOutbound({
         direct: new DirectOutbound({
-          network: options.network,
-          resolver: options.resolver,
+          network: this.#network,
+          resolver: this.#resolver,
           ruleset,
           logger,
           externalAddress,
@@ -454,17 +487,18 @@ class _Server implements Socks5Server {
           udpPortRange: options.udpPortRange ?? null,
         }),
         upstream: options.upstream ?? [],
-        network: options.network,
-        resolver: options.resolver,
+        network: this.#network,
+        resolver: this.#resolver,
         ruleset,
         sourceAddress,
       }),
-      network: options.network,
+      network: this.#network,
       logger,
       accessLog: options.accessLog ?? logger,
       metrics: this.metrics,
       timeouts,
-      watchdog: new Watchdog(Math.max(10, Math.min(1_000, shortest / 10))),
+      watchdog: previous?.watchdog ??
+        new Watchdog(Math.max(10, Math.min(1_000, shortest / 10))),
       commands: {
         connect: true,
         bind: true,
@@ -476,13 +510,71 @@ class _Server implements Socks5Server {
       udpPortRange: options.udpPortRange ?? null,
       udpFragments: options.udpFragments ?? false,
       authFailureDelay: options.authFailureDelay ?? 0,
+      limits: this.#limits(options.limits ?? {}),
     };
-    this.#signal = options.signal;
-    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    return { context, maxSessions };
+  }
+
+  #limits(settings: LimitSettings): Limits {
+    if (!Object.values(settings).some((v) => v)) {
+      return new Limits(settings, _NO_COUNTERS);
+    }
+    this.#counters ??= SharedCounters.create();
+    return new Limits(settings, this.#counters);
+  }
+
+  /**
+   * Swaps in new settings: sessions running keep the old ones, new sessions
+   * get the new. Listeners for addresses no longer wanted are closed (their
+   * sessions go on), new addresses are opened first. All or nothing: on any
+   * error the old settings stay.
+   */
+  async reload(options: ServeOptions): Promise<void> {
+    if (this.#closing) throw new Error("The server is shutting down");
+    const { context, maxSessions } = this.#build(options, this.#context);
+    const wanted = _addresses(options);
+    const key = (a: { hostname: string; port: number }) =>
+      `${a.hostname}|${a.port}`;
+    const current = new Map(
+      this.#addresses.map((a, i) => [key(a), this.#listeners[i]!]),
+    );
+    const opened: Listener[] = [];
+    try {
+      for (const address of wanted) {
+        if (current.has(key(address))) continue;
+        opened.push(
+          await this.#network.listen({
+            ...address,
+            reusePort: this.#reusePort,
+          }),
+        );
+      }
+    } catch (error) {
+      for (const listener of opened) closeQuietly(listener);
+      throw error;
+    }
+    this.#context = context;
+    this.#maxSessions = maxSessions;
+    const keep = new Set(wanted.map(key));
+    for (const [k, listener] of current) {
+      if (keep.has(k)) continue;
+      this.#retired.add(listener);
+      closeQuietly(listener);
+    }
+    let next = 0;
+    this.#listeners = wanted.map((address) =>
+      current.get(key(address)) ?? opened[next++]!
+    );
+    this.#addresses = wanted;
+    this.addrs = this.#listeners.map((l) => l.addr);
+    for (const listener of opened) this.#startLoop(listener);
+    this.generation++;
+    this.loadedAt = new Date();
   }
 
   /** Binds every listener (all or none) and starts accepting. */
   async listen(network: Network, reusePort: boolean): Promise<void> {
+    this.#reusePort = reusePort;
     try {
       for (const address of this.#addresses) {
         this.#listeners.push(await network.listen({ ...address, reusePort }));
@@ -496,18 +588,7 @@ class _Server implements Socks5Server {
     // Every series exists from the start, so a rate() over it is defined
     // before the first failure.
     this.#precreateSeries();
-    for (const listener of this.#listeners) {
-      this.#context.logger.log("info", "listening", {
-        address: formatAddress(
-          toSocksAddress(listener.addr.hostname, listener.addr.port),
-        ),
-        auth: [
-          ...(this.#gssapi ? ["gssapi"] : []),
-          ...(this.#credentials ? ["username/password"] : []),
-        ].join(", ") || "none",
-      });
-      this.#loops.push(this.#acceptLoop(listener));
-    }
+    for (const listener of this.#listeners) this.#startLoop(listener);
     const route = this.#context.outbound;
     if (route instanceof RoutedOutbound && route.defaultChain.length > 0) {
       // Hops as their display form: credentials never reach the log.
@@ -519,6 +600,19 @@ class _Server implements Socks5Server {
       once: true,
     });
     if (this.#signal?.aborted) this.shutdown();
+  }
+
+  #startLoop(listener: Listener): void {
+    this.#context.logger.log("info", "listening", {
+      address: formatAddress(
+        toSocksAddress(listener.addr.hostname, listener.addr.port),
+      ),
+      auth: [
+        ...(this.#gssapi ? ["gssapi"] : []),
+        ...(this.#context.credentials ? ["username/password"] : []),
+      ].join(", ") || "none",
+    });
+    this.#loops.push(this.#acceptLoop(listener));
   }
 
   get addr(): NetAddress {
@@ -634,7 +728,10 @@ class _Server implements Socks5Server {
         conn = await listener.accept();
         backoff = 0;
       } catch (error) {
-        if (this.#closing) return;
+        if (this.#closing || this.#retired.has(listener)) {
+          this.#retired.delete(listener);
+          return;
+        }
         const kind = error instanceof NetError ? error.kind : "other";
         const action = acceptFailureAction(kind);
         if (action === "stop") return;
@@ -673,7 +770,18 @@ class _Server implements Socks5Server {
         });
         continue;
       }
-      const session = new Session(conn, this.#context);
+      const context = this.#context;
+      if (
+        !context.limits.admitConnection(canonicalIp(conn.remoteAddr.hostname))
+      ) {
+        closeQuietly(conn);
+        this.metrics.count("sessions_rejected_total");
+        this.#warnAtMostEvery("connection rate limit reached", {
+          client: conn.remoteAddr.hostname,
+        });
+        continue;
+      }
+      const session = new Session(conn, context);
       this.#sessions.add(session);
       session.run().finally(() => {
         this.#sessions.delete(session);
@@ -706,4 +814,96 @@ class _Server implements Socks5Server {
 
 function _size(users: Record<string, string> | Map<string, string>): number {
   return users instanceof Map ? users.size : Object.keys(users).length;
+}
+
+/**
+ * Checks server options the way starting (or reloading) a server would,
+ * without opening anything: `socks5-deno check` reports what `serve` would
+ * refuse.
+ *
+ * @param options The options.
+ * @throws {TypeError} When a non-loopback address would be served without
+ * authentication and `allowOpenProxy` is not set.
+ * @throws {RangeError} For a bad limit, timeout, listen list or rule.
+ */
+export function checkServeOptions(options: ServeOptions): void {
+  _checked(
+    options,
+    options.credentials !== undefined || options.gssapi !== undefined ||
+      (options.users !== undefined && _size(options.users) > 0),
+  );
+  if (options.rules && options.rules.length > 0) {
+    new AccessRules(options.rules, options.groups);
+  }
+}
+
+function _checked(options: ServeOptions, authenticated: boolean): {
+  timeouts: Timeouts;
+  maxSessions: number;
+  exposed: Array<{ hostname: string; port: number }>;
+} {
+  const exposed = _addresses(options).filter((a) => !isLoopback(a.hostname));
+  if (exposed.length > 0 && !authenticated && !options.allowOpenProxy) {
+    throw new TypeError(
+      `Refusing to listen on ${exposed[0]!.hostname} without authentication: ` +
+        "anyone who can reach it could use this proxy. Configure users, or " +
+        "allow an open proxy explicitly (allowOpenProxy, --allow-open-proxy).",
+    );
+  }
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  for (const [name, value] of Object.entries(timeouts)) {
+    if (!(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(`Timeout "${name}" must be >= 0 ms, got ${value}`);
+    }
+  }
+  const maxSessions = options.maxSessions ?? 10_000;
+  if (!(Number.isInteger(maxSessions) && maxSessions > 0)) {
+    throw new RangeError(
+      `maxSessions must be a positive integer, got ${options.maxSessions}`,
+    );
+  }
+  return { timeouts, maxSessions, exposed };
+}
+
+function _addresses(
+  options: ServeOptions,
+): Array<{ hostname: string; port: number }> {
+  const listen = options.listen === undefined
+    ? [{}]
+    : Array.isArray(options.listen)
+    ? options.listen
+    : [options.listen];
+  if (listen.length === 0) throw new RangeError("Nothing to listen on");
+  return listen.map((l) => ({
+    hostname: l.hostname ?? "127.0.0.1",
+    port: l.port ?? 1080,
+  }));
+}
+
+/** Users to a store; warm login digests carry over from `previous`. */
+function _credentials(
+  users: ServeOptions["users"],
+  previous: CredentialStore | null,
+): CredentialStore | null {
+  if (!users || _size(users) === 0) return null;
+  if (previous instanceof UserCredentials) {
+    const next = new UserCredentials(users, previous.cacheKey);
+    previous.carryCache(next);
+    return next;
+  }
+  return new UserCredentials(users);
+}
+
+/** Both rulesets must permit; `first` is asked first. */
+function _chain(first: Ruleset, then: Ruleset): Ruleset {
+  if (then === permitAll) return first;
+  return {
+    async permits(request) {
+      return await first.permits(request) && await then.permits(request);
+    },
+    async permitsAddress(request, address) {
+      return await first.permitsAddress(request, address) &&
+        await then.permitsAddress(request, address);
+    },
+  };
 }

@@ -35,7 +35,9 @@ import {
   SocksError,
   UnexpectedEofError,
 } from "../protocol/errors.ts";
+import type { RateLimit } from "../policy/limits.ts";
 import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
+import { canonicalIp } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
 import type { Connection, NetAddress, Network } from "../runtime/transport.ts";
 import { closeQuietly } from "./close_quietly.ts";
@@ -93,6 +95,10 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   reply: number | null = null;
   /** {@linkcode HandshakeProgress}: the request's responder, once made. */
   openResponder: Responder | null = null;
+  /** {@linkcode CommandContext}: client → destination bandwidth limit. */
+  upLimit: RateLimit | undefined = undefined;
+  /** {@linkcode CommandContext}: destination → client bandwidth limit. */
+  downLimit: RateLimit | undefined = undefined;
   /** {@linkcode HandshakeProgress}: the protocol the client speaks. */
   protocol = "socks5";
   /** Unique within this process's thread. */
@@ -349,6 +355,24 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       command: accepted.command,
       destination: accepted.destination,
     };
+    const lease = server.limits.acquireSession(
+      accepted.user,
+      canonicalIp(this.#client.hostname),
+    );
+    if (typeof lease === "string") {
+      throw new SocksError(
+        Reply.NOT_ALLOWED,
+        lease === "user"
+          ? "Too many sessions for this user"
+          : "Too many sessions from this client",
+      );
+    }
+    this.own({ close: () => lease.release() });
+    if (server.limits.shapesTraffic) {
+      const rates = server.limits.sessionRates(accepted.user);
+      this.upLimit = rates.up;
+      this.downLimit = rates.down;
+    }
     if (server.logger.enabled("debug")) {
       server.logger.log("debug", "request", {
         client: formatHostPort(this.#client.hostname, this.#client.port),
@@ -447,6 +471,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       bytesUp: this.up.bytes,
       bytesDown: this.down.bytes,
       durationMs: Date.now() - this.startedAt,
+      rule: this.#request?.matchedRule,
       stage: failure === null ? undefined : this.stage,
       error,
     });

@@ -12,6 +12,7 @@ import type { DatagramProtection } from "../core/gss_protected_connection.ts";
 import type { CommandName, Responder } from "../commands/context.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { Limits } from "../policy/limits.ts";
 import type { SocksAddress } from "../protocol/address.ts";
 import type { Connection } from "../runtime/transport.ts";
 
@@ -79,6 +80,8 @@ export interface FrontEndSettings {
   readonly authFailureDelay: number;
   /** Counters. */
   readonly metrics: Metrics;
+  /** Failed-login throttle per client IP (`authAllowed`, `authFailed`). */
+  readonly limits?: Pick<Limits, "authAllowed" | "authFailed">;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { CommandName, Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
 import { toSocksAddress } from "../protocol/address.ts";
+import { canonicalIp } from "../protocol/ip.ts";
 import {
   COMMAND_NAMES,
   Method,
@@ -142,20 +143,26 @@ async function _authenticate(
 ): Promise<string> {
   let accepted = false;
   let username = "";
+  const ip = canonicalIp(conn.remoteAddr.hostname);
   try {
     const credentials = await readUserPassRequest(reader);
     username = credentials.username;
-    const verdict = settings.credentials!.verify(
-      credentials.username,
-      credentials.password,
-    );
-    // The default store answers synchronously; skip the extra turn then.
-    accepted = typeof verdict === "boolean" ? verdict : await verdict;
+    // A client IP that failed too often is refused without a check: the
+    // check of a hashed password is what a guesser would make us pay for.
+    if (settings.limits?.authAllowed(ip) ?? true) {
+      const verdict = settings.credentials!.verify(
+        credentials.username,
+        credentials.password,
+      );
+      // Plaintext and warm users answer synchronously; skip the extra turn.
+      accepted = typeof verdict === "boolean" ? verdict : await verdict;
+    }
     credentials.password.fill(0);
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
   }
   if (!accepted) {
+    settings.limits?.authFailed(ip);
     settings.metrics.count("auth_failures_total");
     if (settings.authFailureDelay > 0) {
       await _sleep(settings.authFailureDelay, signal);

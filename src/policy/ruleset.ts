@@ -17,6 +17,15 @@ export interface RuleRequest {
   command: "connect" | "bind" | "udp_associate";
   /** The destination as the client named it (before any resolution). */
   destination: SocksAddress;
+  /** Set on the per-datagram checks of a UDP association. */
+  datagram?: boolean;
+  /**
+   * The access rule that decided last (set by the rules, for the access
+   * log).
+   */
+  matchedRule?: string;
+  /** The upstream chain the deciding rule chose (set by the rules). */
+  via?: readonly string[];
 }
 
 /**

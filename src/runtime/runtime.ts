@@ -93,6 +93,14 @@ export interface ProcessHost {
    * @returns A function that removes the handler again.
    */
   onSignal(signal: ProcessSignal, handler: () => void): () => void;
+  /**
+   * Reads a password from standard input: at a terminal after showing
+   * `prompt` on stderr, without echo; from a pipe, its first line.
+   *
+   * @param prompt What to show at a terminal.
+   * @returns The password.
+   */
+  readPassword?(prompt: string): Promise<string>;
 }
 
 /** A runtime: Deno or Bun. */

@@ -27,6 +27,8 @@ export interface SessionLog {
   bytesUp: number;
   bytesDown: number;
   durationMs: number;
+  /** The access rule that decided, when rules are configured. */
+  rule?: string;
 }
 
 /** Options for {@link ServerProcess.start}. */

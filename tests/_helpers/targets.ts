@@ -103,6 +103,20 @@ export function answerAfterEofTarget(hostname = "127.0.0.1"): Target {
   });
 }
 
+/** Writes `bytes` to each connection, then closes it. */
+export function sourceTarget(
+  bytes: Uint8Array,
+  hostname = "127.0.0.1",
+): Target {
+  return tcpTarget(hostname, async (conn) => {
+    let written = 0;
+    while (written < bytes.length) {
+      written += await conn.write(bytes.subarray(written));
+    }
+    await conn.closeWrite();
+  });
+}
+
 /** A running UDP echo server. */
 export interface UdpTarget extends Disposable {
   /** Where it listens. */

@@ -193,12 +193,14 @@ serverTest({
       '"msg":"listening"',
     );
     const port = Number(/"address":"[^"]+:(\d+)"/.exec(text)![1]);
+    let generation = 1;
     for (const signal of ["SIGHUP", "SIGUSR1", "SIGHUP"] as const) {
       child.kill(signal);
-      assert.ok(
-        await until(`"signal":"${signal}"`),
-        `exited after ${signal}`,
-      );
+      // SIGHUP reloads (a new generation); SIGUSR1 is logged.
+      const marker = signal === "SIGHUP"
+        ? `"msg":"reloaded","generation":${++generation}`
+        : `"signal":"${signal}"`;
+      assert.ok(await until(marker), `exited after ${signal}`);
       const { conn } = await connect(
         { host: "127.0.0.1", port: target.addr.port },
         { proxy: { hostname: "127.0.0.1", port } },

@@ -63,6 +63,7 @@ Deno.test("parseCli() returns the defaults when given no flags", async () => {
       listen: [{ hostname: "127.0.0.1", port: 1080 }],
       allowOpenProxy: false,
       timeouts: {},
+      limits: { authFailuresPerMinute: 30 },
     },
     logLevel: "info",
     logFormat: "text",
@@ -73,6 +74,8 @@ Deno.test("parseCli() returns the defaults when given no flags", async () => {
     metricsUserLabels: 100,
     accessLog: null,
     workers: 1,
+    configPath: null,
+    warnings: [],
   });
 });
 
@@ -163,6 +166,22 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     "5",
     "--workers",
     "4",
+    "--auth-failures-per-minute",
+    "5",
+    "--max-sessions-per-user",
+    "3",
+    "--max-sessions-per-client",
+    "7",
+    "--max-conn-rate-per-client",
+    "100",
+    "--user-upload-rate",
+    "1MiB",
+    "--user-download-rate",
+    "2MiB/s",
+    "--session-upload-rate",
+    "500k",
+    "--session-download-rate",
+    "65536",
   ], users.read);
   assert.deepStrictEqual(users.reads, [
     "/etc/socks/users",
@@ -199,6 +218,16 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
       },
       authFailureDelay: 250,
       maxSessions: 64,
+      limits: {
+        authFailuresPerMinute: 5,
+        sessionsPerUser: 3,
+        sessionsPerClient: 7,
+        connRatePerClient: 100,
+        userUpload: 1_048_576,
+        userDownload: 2_097_152,
+        sessionUpload: 500_000,
+        sessionDownload: 65_536,
+      },
     },
     logLevel: "debug",
     logFormat: "json",
@@ -209,6 +238,10 @@ Deno.test("parseCli() sets every option when every flag is given", async () => {
     metricsUserLabels: 5,
     accessLog: "/var/log/socks5/access.log",
     workers: 4,
+    configPath: null,
+    warnings: [
+      'The users file holds plaintext passwords ("carol"): hash them with "socks5-deno passwd NAME"',
+    ],
   });
 });
 

@@ -15,6 +15,7 @@ import {
 } from "node:fs";
 import { basename } from "node:path";
 import process from "node:process";
+import { readFirstLine } from "../read_line.ts";
 import type {
   AppendFile,
   ProcessHost,
@@ -80,6 +81,27 @@ export const bunProcess: ProcessHost = {
     return () => {
       process.off(signal, handler);
     };
+  },
+  async readPassword(prompt) {
+    const stdin = process.stdin;
+    const terminal = stdin.isTTY === true;
+    if (terminal) {
+      // Raw (no echo) before the prompt: keys typed once it shows are safe.
+      stdin.setRawMode(true);
+      bunProcess.writeStderr(prompt);
+    }
+    try {
+      return await readFirstLine(
+        stdin as unknown as AsyncIterable<Uint8Array>,
+        terminal,
+      );
+    } finally {
+      if (terminal) {
+        stdin.setRawMode(false);
+        bunProcess.writeStderr("\n");
+      }
+      stdin.pause();
+    }
   },
 };
 

@@ -5,6 +5,7 @@
  */
 
 import process from "node:process";
+import { readFirstLine } from "../read_line.ts";
 import type {
   AppendFile,
   ProcessHost,
@@ -14,6 +15,36 @@ import type {
 import { parseMaxOpenFiles } from "../proc_limits.ts";
 
 const _encoder = new TextEncoder();
+
+/**
+ * The `yaml` package reads `process.env.LOG_TOKENS` and `LOG_STREAM` (its
+ * debugging switches) on every token it parses, and on Deno reading an
+ * environment variable needs `--allow-env`, which the server has no other
+ * use for. Without that permission those two read as unset; every other
+ * variable behaves as before. (A proxy over an empty object: a proxy over
+ * Deno's own env object would ask it for the descriptor anyway.)
+ */
+function _hideYamlDebugSwitches(): void {
+  const state = Deno.permissions.querySync({
+    name: "env",
+    variable: "LOG_TOKENS",
+  }).state;
+  if (state === "granted") return;
+  const env = process.env;
+  const hidden = (key: string | symbol) =>
+    key === "LOG_TOKENS" || key === "LOG_STREAM";
+  process.env = new Proxy({}, {
+    get: (_, key) => hidden(key) ? undefined : Reflect.get(env, key),
+    set: (_, key, value) => Reflect.set(env, key, value),
+    has: (_, key) => !hidden(key) && Reflect.has(env, key),
+    deleteProperty: (_, key) => Reflect.deleteProperty(env, key),
+    ownKeys: () => Reflect.ownKeys(env),
+    getOwnPropertyDescriptor: (_, key) =>
+      hidden(key) ? undefined : Reflect.getOwnPropertyDescriptor(env, key),
+  }) as typeof process.env;
+}
+
+_hideYamlDebugSwitches();
 
 /** The Deno process, as the program sees it. */
 export const denoProcess: ProcessHost = {
@@ -74,7 +105,32 @@ export const denoProcess: ProcessHost = {
     Deno.addSignalListener(signal, handler);
     return () => Deno.removeSignalListener(signal, handler);
   },
+  async readPassword(prompt) {
+    const terminal = Deno.stdin.isTerminal();
+    if (terminal) {
+      // Raw (no echo) before the prompt: keys typed once it shows are safe.
+      Deno.stdin.setRaw(true);
+      denoProcess.writeStderr(prompt);
+    }
+    try {
+      return await readFirstLine(_stdinChunks(), terminal);
+    } finally {
+      if (terminal) {
+        Deno.stdin.setRaw(false);
+        denoProcess.writeStderr("\n");
+      }
+    }
+  },
 };
+
+async function* _stdinChunks(): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(1024);
+  for (;;) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) return;
+    yield buffer.subarray(0, n);
+  }
+}
 
 /**
  * Reads only with read permission already granted: asking would prompt on
