@@ -79,6 +79,7 @@ export function socks5DenoExe(
   return {
     name: "socks5-deno-exe",
     supportsAuth: true,
+    supportsHashes: true,
     launch(port, credentials) {
       const args = [
         "--listen",
@@ -88,6 +89,14 @@ export function socks5DenoExe(
         "--log-level",
         logLevel,
       ];
+      if (credentials?.hash) {
+        args.push("--users-file", "{config}");
+        return {
+          command: executable,
+          args,
+          config: `${credentials.user}:${credentials.hash}\n`,
+        };
+      }
       if (credentials) {
         args.push("--user", `${credentials.user}:${credentials.pass}`);
       }
