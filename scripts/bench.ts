@@ -23,6 +23,7 @@ import {
   foreignCpu,
   legend,
   medians,
+  renderPeerRatios,
   renderTable,
   type RunRecord,
 } from "./bench/report.ts";
@@ -33,6 +34,7 @@ import {
   microsocks,
   type ServerKind,
   socks5Deno,
+  socks5DenoExe,
 } from "./bench/servers.ts";
 import type { Credentials } from "./bench/socks_client.ts";
 import { TargetProcess } from "./bench/target_process.ts";
@@ -40,8 +42,9 @@ import { findWorkload, type Workload, WORKLOADS } from "./bench/workloads.ts";
 
 const HELP = `deno task bench [options]
 
-Benchmarks socks5-deno against a direct connection (and microsocks / Dante
-when installed) on loopback, and prints medians and ratios to direct.
+Benchmarks socks5-deno (on Deno, and the single executable when built)
+against a direct connection and, when installed, microsocks and Dante on
+loopback; prints medians, ratios to direct and ratios to those peers.
 
 Options:
   --reps N             repetitions per workload, median reported (default 3)
@@ -52,8 +55,9 @@ ${
     `                         ${w.name.padEnd(9)} ${w.description}`
   ).join("\n")
 }
-  --servers LIST       comma list of socks5-deno, direct, microsocks, danted
-                       (default: all that are available)
+  --servers LIST       comma list of socks5-deno, socks5-deno-exe, direct,
+                       microsocks, danted (default: all that are available;
+                       socks5-deno-exe is dist/socks5-deno, deno task build)
   --log-level LEVEL    socks5-deno --log-level during the run (default warn:
                        the info access log costs a line per session)
   --json               print machine-readable results instead of the table
@@ -119,7 +123,13 @@ function _parse(args: string[]): _Options | undefined {
     });
   // Keep the catalogue order whatever the command-line order: idle first.
   workloads.sort((a, b) => WORKLOADS.indexOf(a) - WORKLOADS.indexOf(b));
-  const known = ["socks5-deno", DIRECT, "microsocks", "danted"];
+  const known = [
+    "socks5-deno",
+    "socks5-deno-exe",
+    DIRECT,
+    "microsocks",
+    "danted",
+  ];
   const servers = values.servers === undefined
     ? known
     : values.servers.split(",").map((s) => s.trim());
@@ -165,6 +175,16 @@ function _resolveServers(
         out.set(name, socks5Deno({ root: _path(".."), main }, logLevel));
       } catch {
         notes.push(`socks5-deno skipped: ${main} not found.`);
+      }
+    } else if (name === "socks5-deno-exe") {
+      const exe = _path("../dist/socks5-deno");
+      try {
+        Deno.statSync(exe);
+        out.set(name, socks5DenoExe(exe, logLevel));
+      } catch {
+        notes.push(
+          "socks5-deno-exe skipped: dist/socks5-deno not built (deno task build).",
+        );
       }
     } else if (name === "microsocks") {
       const exe = findExecutable("microsocks");
@@ -431,6 +451,21 @@ async function _run(options: _Options): Promise<void> {
       noAuth,
     }),
   );
+  const ours = names.filter((n) => n.startsWith("socks5-deno"));
+  const peers = names.filter((n) => n !== DIRECT && !ours.includes(n));
+  const versus = renderPeerRatios(records, {
+    ours,
+    peers,
+    workloads: options.workloads,
+    noAuth,
+  });
+  if (versus !== "") {
+    console.log(
+      "\nAgainst the other servers (conn/s, MB/s: above 1× is better; " +
+        "p99, KiB/conn, base RSS: below 1× is better):\n",
+    );
+    console.log(versus);
+  }
   console.log(`\n${legend(options.reps, options.secs, cores)}`);
   const foreign = foreignCpu(records);
   if (foreign !== undefined) {

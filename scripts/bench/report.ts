@@ -267,3 +267,59 @@ export function legend(reps: number, secs: number, cores: number): string {
     "  after the first login the server checks a keyed digest, not the hash.",
   ].join("\n");
 }
+
+/** Options for {@link renderPeerRatios}. */
+export interface PeerRatioOptions {
+  /** This project's servers (rows). */
+  ours: readonly string[];
+  /** The other servers measured (columns): microsocks, Dante. */
+  peers: readonly string[];
+  /** Workloads in row order. */
+  workloads: readonly Workload[];
+  /** Servers that cannot run auth workloads. */
+  noAuth: ReadonlySet<string>;
+}
+
+/**
+ * Renders each of this project's servers against each peer: the main
+ * figure of every workload as a ratio (conn/s and MB/s: above 1 is better;
+ * p99 and KiB per connection: below 1 is better).
+ *
+ * @param records Every run.
+ * @param options Which servers are ours, which are peers.
+ * @returns A Markdown table, or `""` when there is no peer to compare to.
+ */
+export function renderPeerRatios(
+  records: readonly RunRecord[],
+  options: PeerRatioOptions,
+): string {
+  if (options.ours.length === 0 || options.peers.length === 0) return "";
+  const header = ["workload", "metric"];
+  for (const o of options.ours) {
+    for (const p of options.peers) header.push(`${o} ÷ ${p}`);
+  }
+  const rows: string[][] = [];
+  for (const w of options.workloads) {
+    const metrics = w.kind === "idle"
+      ? _METRICS.idle.filter((m) => m.key !== "rssKibPerConn")
+      : w.kind === "cr"
+      ? _METRICS.cr.filter((m) => m.key !== "p50Ms")
+      : _METRICS[w.kind].slice(0, 1);
+    for (const [i, m] of metrics.entries()) {
+      const row = [i === 0 ? w.name : "", m.label];
+      for (const o of options.ours) {
+        for (const p of options.peers) {
+          const skip = w.auth && options.noAuth.has(p);
+          row.push(
+            skip ? "n/a" : _ratio(
+              medianOf(records, o, w.name, m.key),
+              medianOf(records, p, w.name, m.key),
+            ),
+          );
+        }
+      }
+      rows.push(row);
+    }
+  }
+  return _markdown(header, rows);
+}

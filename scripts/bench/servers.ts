@@ -68,6 +68,43 @@ export function socks5Deno(paths: ProjectPaths, logLevel: string): ServerKind {
   };
 }
 
+/**
+ * The single executable (`dist/socks5-deno`, built by `deno task build`),
+ * the way it ships: the same options as the Deno server.
+ */
+export function socks5DenoExe(
+  executable: string,
+  logLevel: string,
+): ServerKind {
+  return {
+    name: "socks5-deno-exe",
+    supportsAuth: true,
+    supportsHashes: true,
+    launch(port, credentials) {
+      const args = [
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--log-format",
+        "json",
+        "--log-level",
+        logLevel,
+      ];
+      if (credentials?.hash) {
+        args.push("--users-file", "{config}");
+        return {
+          command: executable,
+          args,
+          config: `${credentials.user}:${credentials.hash}\n`,
+        };
+      }
+      if (credentials) {
+        args.push("--user", `${credentials.user}:${credentials.pass}`);
+      }
+      return { command: executable, args };
+    },
+  };
+}
+
 /** microsocks (https://github.com/rofl0r/microsocks): a thread per client. */
 export function microsocks(executable: string): ServerKind {
   return {

@@ -199,7 +199,8 @@ export function createAdminHandler(
     const route = routes[path];
     if (route === undefined) return _text(404, "Not found\n");
     if (
-      token !== null && !hasToken(request.headers.get("authorization"), token)
+      token !== null &&
+      !(await hasToken(request.headers.get("authorization"), token))
     ) {
       return _text(401, "Unauthorized\n", {
         "www-authenticate": 'Basic realm="socks5-deno admin", charset="UTF-8"',

@@ -8,8 +8,11 @@
  * @module
  */
 
-import { argon2id, argon2Verify, bcrypt, bcryptVerify } from "hash-wasm";
-import { scrypt, timingSafeEqual } from "node:crypto";
+// hash-wasm and node:crypto are loaded on the first hash, not at start:
+// imported statically they added several MB to every executable's
+// resident memory, hashed users or not (measured, see the commit).
+const _wasm = () => import("hash-wasm");
+const _nodeCrypto = () => import("node:crypto");
 
 /** The hash schemes a users file may hold. */
 export type HashScheme = "bcrypt" | "scrypt" | "argon2id";
@@ -65,12 +68,12 @@ export async function verifyPasswordHash(
     case "bcrypt":
       // hash-wasm reads $2a$/$2b$; $2y$ (PHP's and htpasswd's name for the
       // fixed $2a$) is the same algorithm.
-      return await bcryptVerify({
+      return await (await _wasm()).bcryptVerify({
         password,
         hash: stored.replace(/^\$2y\$/, "$2b$"),
       });
     case "argon2id":
-      return await argon2Verify({ password, hash: stored });
+      return await (await _wasm()).argon2Verify({ password, hash: stored });
     case "scrypt":
       return await _scryptVerify(password, stored);
     default:
@@ -91,7 +94,7 @@ export async function hashPassword(
 ): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   if (scheme === "bcrypt") {
-    return await bcrypt({
+    return await (await _wasm()).bcrypt({
       password,
       salt,
       costFactor: 10,
@@ -100,7 +103,7 @@ export async function hashPassword(
   }
   if (scheme === "argon2id") {
     // OWASP's first argon2id choice: 19 MiB, 2 passes, 1 lane.
-    return await argon2id({
+    return await (await _wasm()).argon2id({
       password,
       salt,
       parallelism: 1,
@@ -133,10 +136,10 @@ async function _scryptVerify(
   const expected = _unb64(m[5]!);
   if (expected.length < 16) return false;
   const key = await _scrypt(password, salt, ln, r, p, expected.length);
-  return timingSafeEqual(key, expected);
+  return (await _nodeCrypto()).timingSafeEqual(key, expected);
 }
 
-function _scrypt(
+async function _scrypt(
   password: Uint8Array,
   salt: Uint8Array,
   ln: number,
@@ -145,7 +148,8 @@ function _scrypt(
   length: number,
 ): Promise<Uint8Array> {
   const N = 2 ** ln;
-  return new Promise((resolve, reject) => {
+  const { scrypt } = await _nodeCrypto();
+  return await new Promise((resolve, reject) => {
     scrypt(
       password,
       salt,

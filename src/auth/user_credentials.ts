@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createBLAKE3, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 import { type CredentialStore, StaticCredentials } from "./credential_store.ts";
 import { hashScheme, verifyPasswordHash } from "./password_hash.ts";
 
@@ -123,7 +123,10 @@ export class UserCredentials implements CredentialStore {
   }
 
   #hasherReady(): Promise<void> {
-    return this.#loading ??= createBLAKE3(256, this.#key).then((hasher) => {
+    // Imported here, on the first hashed login: see password_hash.ts.
+    return this.#loading ??= import("hash-wasm").then(({ createBLAKE3 }) =>
+      createBLAKE3(256, this.#key)
+    ).then((hasher) => {
       this.#hasher = hasher;
     });
   }

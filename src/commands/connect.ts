@@ -28,7 +28,10 @@ export async function handleConnect(context: CommandContext): Promise<void> {
     await context.outbound.connect(
       {
         rule: context.request,
-        local: context.local,
+        // A getter: a CONNECT seldom needs it, and asking costs system calls.
+        get local() {
+          return context.local;
+        },
         via: context.request.via,
       },
       context.signal,

@@ -7,12 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  ConfigError,
-  configKey,
-  type FileSettings,
-  parseConfigFile,
-} from "./file.ts";
+import { ConfigError, configKey, type FileSettings } from "./file_settings.ts";
 import { type CliConfig, type ConfigDraft, OPTIONS } from "./options.ts";
 import { UsageError } from "./values.ts";
 
@@ -161,6 +156,7 @@ export async function loadConfigFile(
       }`,
     ]);
   }
+  const { parseConfigFile } = await import("./file.ts");
   return parseConfigFile(text, path);
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { configKey } from "./file.ts";
+import { configKey } from "./file_settings.ts";
 import { OPTIONS, type OptionSpec, SECTIONS } from "./options.ts";
 import { VERSION } from "./cli.ts";
 

@@ -74,8 +74,6 @@ let _nextId = 1;
 export class Session implements Watched, CommandContext, HandshakeProgress {
   /** {@linkcode CommandContext}: how UDP datagrams are sealed, if at all. */
   datagramProtection: DatagramProtection | null = null;
-  /** The server address the client reached. */
-  readonly local: NetAddress;
   /** Client → destination payload bytes. */
   readonly up: ByteCounter = { bytes: 0 };
   /** Destination → client payload bytes. */
@@ -132,7 +130,6 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   constructor(conn: Connection, server: ServerContext) {
     this.#conn = conn;
     this.#client = conn.remoteAddr;
-    this.local = conn.localAddr;
     this.#server = server;
   }
 
@@ -147,6 +144,11 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   /** {@linkcode HandshakeProgress}: the client, after any PROXY header. */
   get clientAddress(): NetAddress {
     return this.#client;
+  }
+
+  /** The server address the client reached (asked only when needed). */
+  get local(): NetAddress {
+    return this.#conn.localAddr;
   }
 
   /** {@linkcode CommandContext}: the request as rules see it. */
@@ -296,16 +298,22 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   #countEnd(): void {
     const { metrics } = this.#server;
     const labels = this.trafficLabels();
+    const { protocol, command, user } = labels;
+    // Label objects written out, not spread: this runs once per session.
     if (this.up.bytes > 0) {
       metrics.count("relayed_bytes_total", this.up.bytes, {
         direction: "up",
-        ...labels,
+        protocol,
+        command,
+        user,
       });
     }
     if (this.down.bytes > 0) {
       metrics.count("relayed_bytes_total", this.down.bytes, {
         direction: "down",
-        ...labels,
+        protocol,
+        command,
+        user,
       });
     }
     if (this.reply !== null) {

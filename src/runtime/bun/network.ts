@@ -43,10 +43,7 @@ export const bunNetwork: Network = {
       port: options.port,
       allowHalfOpen: true,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      socket: {
-        ...BUN_SOCKET_HANDLERS,
-        open: (socket) => void new BunConnection(socket),
-      },
+      socket: _CONNECT_HANDLERS,
     });
     let socket: BunTcpSocket<BunConnection>;
     try {
@@ -60,6 +57,12 @@ export const bunNetwork: Network = {
   listenDatagram(options: DatagramOptions): Promise<DatagramSocket> {
     return BunDatagramSocket.bind(options.hostname, options.port);
   },
+};
+
+/** One handler object for every outbound socket, not one per connect. */
+const _CONNECT_HANDLERS: BunSocketHandler<BunConnection> = {
+  ...BUN_SOCKET_HANDLERS,
+  open: (socket) => void new BunConnection(socket),
 };
 
 /**
