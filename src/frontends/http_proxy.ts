@@ -9,7 +9,6 @@
  * @module
  */
 
-import type { Responder } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
 import { Reply } from "../protocol/constants.ts";
@@ -27,12 +26,9 @@ import {
   readHeadLines,
   requestBodyFraming,
 } from "../protocol/http_proxy.ts";
-import type { Connection } from "../runtime/transport.ts";
-import type {
-  FrontEnd,
-  FrontEndSettings,
-  HandshakeProgress,
-} from "./front_end.ts";
+import type { NetAddress } from "../runtime/transport.ts";
+import type { FrontEnd, FrontEndSettings } from "./front_end.ts";
+import { FinalReplyResponder } from "./final_reply.ts";
 import { HttpForwardConnection } from "./http_forward.ts";
 
 /** The realm named in `Proxy-Authenticate`. */
@@ -162,60 +158,36 @@ async function _authenticate(
  * The access log and `replies_total` (counted by the session) see the
  * neutral (SOCKS5) reply code.
  */
-export class HttpResponder implements Responder {
+export class HttpResponder extends FinalReplyResponder {
   /** Set for a forwarded request: success is the origin's response. */
   forwarding = false;
-  #conn: Connection;
-  #progress: HandshakeProgress;
-  #replied = false;
-
-  /**
-   * Creates the instance.
-   *
-   * @param conn The client connection.
-   * @param progress Records the last reply code for the access log.
-   */
-  constructor(conn: Connection, progress: HandshakeProgress) {
-    this.#conn = conn;
-    this.#progress = progress;
-  }
-
-  /** Whether the final reply has gone out. */
-  get replied(): boolean {
-    return this.#replied;
-  }
 
   /** HTTP has no interim reply (no BIND). */
-  interim(): Promise<void> {
+  override interim(): Promise<void> {
     throw new Error("HTTP proxy requests have no interim reply");
   }
 
-  /** Answers success: `200` for a tunnel; nothing when forwarding. */
-  succeed(): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    this.#progress.reply = Reply.SUCCEEDED;
-    if (this.forwarding) return Promise.resolve();
-    return writeAll(this.#conn, CONNECT_ESTABLISHED);
-  }
-
-  /** Answers a failure with its status (see {@linkcode httpStatusFor}). */
-  fail(error: unknown): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    this.#progress.reply = replyFor(error);
+  /**
+   * Writes `200` for a tunnel, nothing for a forwarded request, or the
+   * failure's status (see {@linkcode httpStatusFor}).
+   */
+  protected write(
+    reply: Reply,
+    _bound: NetAddress | undefined,
+    error: unknown,
+  ): Promise<void> {
+    if (reply === Reply.SUCCEEDED) {
+      if (this.forwarding) return Promise.resolve();
+      return writeAll(this.conn, CONNECT_ESTABLISHED);
+    }
     return writeAll(
-      this.#conn,
+      this.conn,
       encodeStatusResponse(
         httpStatusFor(error),
         error instanceof HttpStatusError ? error.fields : [],
       ),
     );
   }
-}
-
-function _alreadyReplied(): never {
-  throw new Error("The final reply was already sent");
 }
 
 function _sleep(ms: number, signal: AbortSignal): Promise<void> {

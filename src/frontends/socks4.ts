@@ -7,9 +7,8 @@
  * @module
  */
 
-import type { CommandName, Responder } from "../commands/context.ts";
+import type { CommandName } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
-import { replyFor } from "../core/reply_for.ts";
 import { Reply } from "../protocol/constants.ts";
 import { ProtocolError, SocksError } from "../protocol/errors.ts";
 import {
@@ -18,8 +17,9 @@ import {
   Socks4Command,
   Socks4Reply,
 } from "../protocol/socks4.ts";
-import type { Connection, NetAddress } from "../runtime/transport.ts";
-import type { FrontEnd, HandshakeProgress } from "./front_end.ts";
+import type { NetAddress } from "../runtime/transport.ts";
+import { FinalReplyResponder } from "./final_reply.ts";
+import type { FrontEnd } from "./front_end.ts";
 
 const _COMMANDS: Readonly<Record<number, CommandName>> = {
   [Socks4Command.CONNECT]: "connect",
@@ -74,59 +74,14 @@ export const socks4FrontEnd: FrontEnd = async (
  * and `replies_total` (counted by the session) see the SOCKS5 code the
  * outcome maps to, so every protocol's outcomes read alike.
  */
-export class Socks4Responder implements Responder {
-  #conn: Connection;
-  #progress: HandshakeProgress;
-  #replied = false;
-
-  /**
-   * Creates the instance.
-   *
-   * @param conn The client connection.
-   * @param progress Records the last reply code for the access log.
-   */
-  constructor(conn: Connection, progress: HandshakeProgress) {
-    this.#conn = conn;
-    this.#progress = progress;
-  }
-
-  /** Whether the final reply has gone out. */
-  get replied(): boolean {
-    return this.#replied;
-  }
-
-  /** Sends BIND's first reply. */
-  interim(bound: NetAddress): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    return this.#send(Reply.SUCCEEDED, bound);
-  }
-
-  /** Sends the final success reply. */
-  succeed(bound: NetAddress): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    return this.#send(Reply.SUCCEEDED, bound);
-  }
-
-  /** Sends `00 5B`: SOCKS4 has one code for every failure. */
-  fail(error: unknown): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    return this.#send(replyFor(error));
-  }
-
-  #send(reply: Reply, bound?: NetAddress): Promise<void> {
-    this.#progress.reply = reply;
+export class Socks4Responder extends FinalReplyResponder {
+  protected write(reply: Reply, bound: NetAddress | undefined): Promise<void> {
     return writeAll(
-      this.#conn,
+      this.conn,
       encodeSocks4Reply(
         reply === Reply.SUCCEEDED ? Socks4Reply.GRANTED : Socks4Reply.REJECTED,
         bound ? { host: bound.hostname, port: bound.port } : undefined,
       ),
     );
   }
-}
-
-function _alreadyReplied(): never {
-  throw new Error("The final reply was already sent");
 }

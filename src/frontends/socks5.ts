@@ -7,9 +7,8 @@
  */
 
 import { acceptGssapi } from "../auth/gssapi_method.ts";
-import type { CommandName, Responder } from "../commands/context.ts";
+import type { CommandName } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
-import { replyFor } from "../core/reply_for.ts";
 import { toSocksAddress } from "../protocol/address.ts";
 import { canonicalIp } from "../protocol/ip.ts";
 import {
@@ -31,8 +30,8 @@ import type {
   AcceptedRequest,
   FrontEnd,
   FrontEndSettings,
-  HandshakeProgress,
 } from "./front_end.ts";
+import { FinalReplyResponder } from "./final_reply.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
 
 /**
@@ -189,53 +188,10 @@ async function _authenticate(
  * reply), then exactly one final reply. Every reply is a full RFC 1928
  * reply; a failure carries the all-zero address, a success the real one.
  */
-export class Socks5Responder implements Responder {
-  #conn: Connection;
-  #progress: HandshakeProgress;
-  #replied = false;
-
-  /**
-   * Creates the instance.
-   *
-   * @param conn The client connection.
-   * @param progress Records the last reply code for the access log and
-   * the metrics.
-   */
-  constructor(conn: Connection, progress: HandshakeProgress) {
-    this.#conn = conn;
-    this.#progress = progress;
-  }
-
-  /** Whether the final reply has gone out. */
-  get replied(): boolean {
-    return this.#replied;
-  }
-
-  /** Sends a success reply after which another reply follows. */
-  interim(bound: NetAddress): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    return this.#send(Reply.SUCCEEDED, bound);
-  }
-
-  /** Sends the final success reply. */
-  succeed(bound: NetAddress): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    return this.#send(Reply.SUCCEEDED, bound);
-  }
-
-  /** Sends the final failure reply, coded by `replyFor`. */
-  fail(error: unknown): Promise<void> {
-    if (this.#replied) _alreadyReplied();
-    this.#replied = true;
-    return this.#send(replyFor(error));
-  }
-
-  #send(reply: Reply, bound?: NetAddress): Promise<void> {
-    // The session counts the final reply (replies_total) when it ends.
-    this.#progress.reply = reply;
+export class Socks5Responder extends FinalReplyResponder {
+  protected write(reply: Reply, bound: NetAddress | undefined): Promise<void> {
     return writeAll(
-      this.#conn,
+      this.conn,
       encodeReply(
         reply,
         bound ? toSocksAddress(bound.hostname, bound.port) : undefined,
@@ -248,10 +204,6 @@ function _methodList(methods: Iterable<number>): string {
   return `[${
     [...methods].map((m) => `0x${m.toString(16).padStart(2, "0")}`).join(", ")
   }]`;
-}
-
-function _alreadyReplied(): never {
-  throw new Error("The final reply was already sent");
 }
 
 function _sleep(ms: number, signal: AbortSignal): Promise<void> {
