@@ -6,8 +6,10 @@
  */
 
 import { closeQuietly } from "../core/close_quietly.ts";
+import { Reply } from "../protocol/constants.ts";
+import { SocksError } from "../protocol/errors.ts";
 import { ipFamily } from "../protocol/ip.ts";
-import type { Connection } from "../runtime/transport.ts";
+import type { Connection, Network } from "../runtime/transport.ts";
 
 /**
  * Opens one TCP connection to one IP literal; `Network.connect` with the
@@ -29,6 +31,55 @@ export interface DialAnyOptions {
    * @default {250}
    */
   attemptDelayMs?: number;
+}
+
+/**
+ * Dials the first reachable of `addresses` ({@linkcode dialAny}) from
+ * `source` when one is given (an outbound address): only addresses of its
+ * family can be reached from it, and every attempt binds it.
+ *
+ * @param network Where connections are opened.
+ * @param addresses IP literals, best first.
+ * @param port The port.
+ * @param source The local address to bind, or `null` for the default.
+ * @param what Names the destination in the error ("Destination host:port").
+ * @param signal Aborts every attempt.
+ * @returns The first connection that succeeded.
+ * @throws {SocksError} REP X'03' when no address has the source's family.
+ */
+export function dialFrom(
+  network: Network,
+  addresses: readonly string[],
+  port: number,
+  source: string | null,
+  what: string,
+  signal: AbortSignal,
+): Promise<Connection> {
+  let usable = addresses;
+  if (source !== null) {
+    const family = ipFamily(source);
+    usable = addresses.filter((a) => ipFamily(a) === family);
+    if (usable.length === 0) {
+      return Promise.reject(
+        new SocksError(
+          Reply.NETWORK_UNREACHABLE,
+          `${what} has no address of the source address's family`,
+        ),
+      );
+    }
+  }
+  return dialAny(
+    (hostname, port, attempt) =>
+      network.connect({
+        hostname,
+        port,
+        signal: attempt,
+        ...(source !== null ? { localAddress: source } : {}),
+      }),
+    usable,
+    port,
+    { signal },
+  );
 }
 
 /**

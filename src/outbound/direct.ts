@@ -29,7 +29,7 @@ import type {
   NetAddress,
   Network,
 } from "../runtime/transport.ts";
-import { dialAny } from "./dial_any.ts";
+import { dialFrom } from "./dial_any.ts";
 import { listenDatagramIn, type PortRange } from "./port_range.ts";
 import type {
   Outbound,
@@ -100,32 +100,14 @@ export class DirectOutbound implements Outbound {
     signal: AbortSignal,
   ): Promise<Connection> {
     const { destination } = request.rule;
-    let addresses = await this.#permitted(request.rule, destination, signal);
-    const { network } = this.#options;
-    const source = request.source ?? this.#options.sourceAddress ?? null;
-    if (source !== null) {
-      const family = ipFamily(source);
-      addresses = addresses.filter((a) => ipFamily(a) === family);
-      if (addresses.length === 0) {
-        throw new SocksError(
-          Reply.NETWORK_UNREACHABLE,
-          `Destination ${
-            formatAddress(destination)
-          } has no address of the source address's family`,
-        );
-      }
-    }
-    return dialAny(
-      (hostname, port, attempt) =>
-        network.connect({
-          hostname,
-          port,
-          signal: attempt,
-          ...(source !== null ? { localAddress: source } : {}),
-        }),
+    const addresses = await this.#permitted(request.rule, destination, signal);
+    return dialFrom(
+      this.#options.network,
       addresses,
       destination.port,
-      { signal },
+      request.source ?? this.#options.sourceAddress ?? null,
+      `Destination ${formatAddress(destination)}`,
+      signal,
     );
   }
 

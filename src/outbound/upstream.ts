@@ -30,7 +30,7 @@ import type {
   NetAddress,
   Network,
 } from "../runtime/transport.ts";
-import { dialAny } from "./dial_any.ts";
+import { dialFrom } from "./dial_any.ts";
 import type {
   Outbound,
   OutboundRequest,
@@ -212,31 +212,16 @@ export class UpstreamOutbound implements Outbound {
   ): Promise<Connection> {
     const first = this.chain[0]!;
     const { network, resolver } = this.#options;
-    const source = request.source ?? this.#options.sourceAddress ?? null;
-    let addresses = ipFamily(first.host) !== null
+    const addresses = ipFamily(first.host) !== null
       ? [canonicalIp(first.host)]
       : (await resolveWithin(resolver, first.host, signal)).map(canonicalIp);
-    if (source !== null) {
-      const family = ipFamily(source);
-      addresses = addresses.filter((a) => ipFamily(a) === family);
-      if (addresses.length === 0) {
-        throw new SocksError(
-          Reply.NETWORK_UNREACHABLE,
-          `Upstream ${first.display} has no address of the source address's family`,
-        );
-      }
-    }
-    const conn = await dialAny(
-      (hostname, port, attempt) =>
-        network.connect({
-          hostname,
-          port,
-          signal: attempt,
-          ...(source !== null ? { localAddress: source } : {}),
-        }),
+    const conn = await dialFrom(
+      network,
       addresses,
       first.port,
-      { signal },
+      request.source ?? this.#options.sourceAddress ?? null,
+      `Upstream ${first.display}`,
+      signal,
     );
     try {
       for (let i = 1; i < this.chain.length; i++) {
