@@ -2,7 +2,8 @@
  * `deno task fuzz --iterations N`: the property-based fuzzers of
  * `tests/hardening/fuzz_test.ts` with N runs per decoder property (and N /
  * 200 runs of eight scripted sessions each against live servers), outside
- * the normal test run. A failure prints fast-check's seed and path.
+ * the normal test run. A failure prints fast-check's seed and path;
+ * `deno task fuzz --seed S --path P --filter "<test name>"` replays it.
  *
  * @module
  */
@@ -12,11 +13,20 @@ import { parseArgs } from "node:util";
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { iterations: { type: "string", default: "100000" } },
+    options: {
+      iterations: { type: "string", default: "100000" },
+      seed: { type: "string" },
+      path: { type: "string" },
+      filter: { type: "string" },
+    },
   });
   const iterations = Number(values.iterations);
   if (!(Number.isInteger(iterations) && iterations > 0)) {
     console.error(`fuzz: --iterations must be a positive integer`);
+    Deno.exit(2);
+  }
+  if (values.seed !== undefined && !Number.isInteger(Number(values.seed))) {
+    console.error(`fuzz: --seed must be an integer`);
     Deno.exit(2);
   }
   const started = performance.now();
@@ -27,9 +37,14 @@ if (import.meta.main) {
       "--allow-read",
       "--allow-env",
       "--allow-run",
+      ...(values.filter === undefined ? [] : ["--filter", values.filter]),
       new URL("../tests/hardening/fuzz_test.ts", import.meta.url).pathname,
     ],
-    env: { FUZZ_ITERATIONS: String(iterations) },
+    env: {
+      FUZZ_ITERATIONS: String(iterations),
+      ...(values.seed === undefined ? {} : { FUZZ_SEED: values.seed }),
+      ...(values.path === undefined ? {} : { FUZZ_PATH: values.path }),
+    },
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
