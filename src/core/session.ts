@@ -250,7 +250,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
         this.#server.timeouts.handshake,
         () => closeQuietly(this.#conn),
       );
-      await this.#handshakeAndRun();
+      await this.#runCommand(await this.#handshake());
     } catch (error) {
       failure = this.signal.aborted ? this.signal.reason : error;
       await this.#fail(failure);
@@ -330,7 +330,13 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     this.counted = true;
   }
 
-  async #handshakeAndRun(): Promise<void> {
+  /**
+   * Reads the prelude and the front-end's handshake. Its own function so
+   * that the frame reader (and its 1 KiB buffer) is garbage once the command
+   * runs: a suspended async function keeps its locals, and an idle relayed
+   * session would otherwise hold it to the end.
+   */
+  async #handshake(): Promise<AcceptedRequest> {
     const server = this.#server;
     const reader = new FrameReader(this.#conn);
     let accepted: AcceptedRequest | undefined;
@@ -382,6 +388,12 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       this.#conn = accepted.protection.connection;
       this.datagramProtection = accepted.protection.datagrams;
     }
+    return accepted;
+  }
+
+  /** Checks the accepted request against limits and rules, then runs it. */
+  async #runCommand(accepted: AcceptedRequest): Promise<void> {
+    const server = this.#server;
     this.#view = accepted.client ?? null;
     this.stage = "command";
     server.metrics.count("requests_total", 1, {
