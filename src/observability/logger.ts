@@ -108,23 +108,48 @@ export function createLogger(options: LoggerOptions): Logger {
       if (json) {
         const record: Record<string, unknown> = { ts, level, msg: message };
         for (const key in fields) {
-          record[key] = _SECRET_KEY.test(key) ? "[redacted]" : fields[key];
+          record[key] = _isSecretKey(key) ? "[redacted]" : fields[key];
         }
         options.write(JSON.stringify(record));
         return;
       }
-      let line = `${ts} ${level.toUpperCase().padEnd(5)} ${message}`;
+      let line = `${ts} ${_LEVEL_LABELS[level]} ${message}`;
       for (const key in fields) {
-        const value = _SECRET_KEY.test(key) ? "[redacted]" : fields[key];
+        const value = _isSecretKey(key) ? "[redacted]" : fields[key];
         if (value === undefined) continue;
-        const text = String(value);
         line += ` ${key}=${
-          typeof value === "string" && !_BARE_VALUE.test(text)
-            ? JSON.stringify(text)
-            : text
+          typeof value !== "string"
+            ? String(value)
+            : _BARE_VALUE.test(value)
+            ? value
+            : JSON.stringify(value)
         }`;
       }
       options.write(line);
     },
   };
+}
+
+/** Levels as the text format writes them, padded to one width. */
+const _LEVEL_LABELS: Readonly<Record<LogLevel, string>> = {
+  debug: "DEBUG",
+  info: "INFO ",
+  warn: "WARN ",
+  error: "ERROR",
+};
+
+/**
+ * Field names already judged: an access line has the same fifteen names
+ * every time, so each is tested against the pattern once, not per line.
+ * Bounded, since callers may log names that come from outside.
+ */
+const _secretKeys = new Map<string, boolean>();
+
+function _isSecretKey(key: string): boolean {
+  let secret = _secretKeys.get(key);
+  if (secret === undefined) {
+    secret = _SECRET_KEY.test(key);
+    if (_secretKeys.size < 1024) _secretKeys.set(key, secret);
+  }
+  return secret;
 }

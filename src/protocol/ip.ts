@@ -150,8 +150,9 @@ export function ipFamily(text: string): IpFamily | null {
  * @returns The canonical literal, or `text` unchanged if it is not an IP.
  */
 export function canonicalIp(text: string): string {
-  const v4 = parseIPv4(text);
-  if (v4) return formatIPv4(v4);
+  // parseIPv4 accepts only the canonical form (four decimal parts, no
+  // leading zeros), so a literal it accepts is returned as it is.
+  if (parseIPv4(text)) return text;
   const v6 = parseIPv6(text);
   if (!v6) return text;
   if (isV4Mapped(v6)) return formatIPv4(v6.subarray(12));
