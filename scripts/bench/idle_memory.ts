@@ -15,8 +15,9 @@
  * @module
  */
 
-import { Dialer, type Route } from "./dial.ts";
+import type { Route } from "./dial.ts";
 import type { LoadResult } from "./load_result.ts";
+import { runPool } from "./pool.ts";
 import { sampleTree } from "./proc_stats.ts";
 import { readExact, writeAll } from "./socks_client.ts";
 
@@ -47,42 +48,6 @@ function _sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * Runs `task(i)` for i in [0, count) with at most `concurrency` in flight,
- * stopping new work after `limitMs`. Returns how many succeeded.
- */
-async function _pool(
-  count: number,
-  concurrency: number,
-  limitMs: number,
-  task: (i: number, dialer: Dialer) => Promise<void>,
-  route: Route,
-  errors: { count: number; last: string },
-): Promise<number> {
-  const deadline = performance.now() + limitMs;
-  let next = 0;
-  let ok = 0;
-  const worker = async () => {
-    const dialer = new Dialer(route);
-    while (next < count && performance.now() < deadline) {
-      const i = next++;
-      try {
-        await task(i, dialer);
-        ok++;
-      } catch (error) {
-        errors.count++;
-        errors.last = error instanceof Error
-          ? `${error.name}: ${error.message}`
-          : String(error);
-      }
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, worker),
-  );
-  return ok;
-}
-
 /** Runs the idle-memory workload and returns its result. */
 export async function runIdleMemory(
   options: IdleMemoryOptions,
@@ -97,7 +62,7 @@ export async function runIdleMemory(
   const held: (Deno.TcpConn | undefined)[] = new Array(conns);
 
   const base = sampleTree(proxyPid);
-  await _pool(
+  await runPool(
     PREWARM,
     OPEN_CONCURRENCY,
     PHASE_LIMIT_MS,
@@ -118,7 +83,7 @@ export async function runIdleMemory(
 
   let result: LoadResult;
   try {
-    const ready = await _pool(
+    const ready = await runPool(
       conns,
       OPEN_CONCURRENCY,
       PHASE_LIMIT_MS,

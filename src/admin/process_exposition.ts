@@ -67,6 +67,29 @@ export function processExposition(
     "",
     stats.residentBytes,
   );
+  // Not process_* names: those are the client libraries' standard set, and
+  // a heap is the runtime's (V8 on Deno, JavaScriptCore on Bun).
+  out += _family(
+    "socks5_heap_used_bytes",
+    "gauge",
+    "JavaScript heap in use, in bytes.",
+    "",
+    stats.heapUsedBytes,
+  );
+  out += _family(
+    "socks5_heap_total_bytes",
+    "gauge",
+    "JavaScript heap size the engine reports, in bytes (V8: used and free).",
+    "",
+    stats.heapTotalBytes,
+  );
+  out += _family(
+    "socks5_external_memory_bytes",
+    "gauge",
+    "Memory outside the JavaScript heap held by its objects (buffers), in bytes.",
+    "",
+    stats.externalBytes,
+  );
   out += _family(
     "process_cpu_seconds_total",
     "counter",

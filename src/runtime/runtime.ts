@@ -30,6 +30,15 @@ export interface HttpServeOptions {
 export interface ProcessStats {
   /** Resident memory, in bytes. */
   residentBytes: number;
+  /** The JavaScript heap in use, in bytes. */
+  heapUsedBytes: number;
+  /**
+   * The heap size the engine reports, in bytes: used and free on V8;
+   * JavaScriptCore counts differently and can report less than in use.
+   */
+  heapTotalBytes: number;
+  /** Memory outside the heap held by JavaScript objects (buffers), in bytes. */
+  externalBytes: number;
   /** User plus system CPU time, in seconds. */
   cpuSeconds: number;
   /** When the process started, seconds since the epoch. */

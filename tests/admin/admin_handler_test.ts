@@ -30,6 +30,9 @@ function handler(
     config: { generation: 3, loadedAt: 1_700_000_000_000 },
     processStats: () => ({
       residentBytes: 12_345_678,
+      heapUsedBytes: 4_000_000,
+      heapTotalBytes: 6_000_000,
+      externalBytes: 250_000,
       cpuSeconds: 1.5,
       startTimeSeconds: 1_699_999_999.7,
       openFds: 17,
@@ -73,6 +76,9 @@ Deno.test("createAdminHandler() serves build_info, config and process metrics af
   assert.match(text, /^socks5_config_generation 3$/m);
   assert.match(text, /^socks5_config_loaded_timestamp_seconds 1700000000$/m);
   assert.match(text, /^process_resident_memory_bytes 12345678$/m);
+  assert.match(text, /^socks5_heap_used_bytes 4000000$/m);
+  assert.match(text, /^socks5_heap_total_bytes 6000000$/m);
+  assert.match(text, /^socks5_external_memory_bytes 250000$/m);
   assert.match(text, /^process_cpu_seconds_total 1\.5$/m);
   assert.match(text, /^process_start_time_seconds 1699999999$/m);
   assert.match(text, /^process_open_fds 17$/m);

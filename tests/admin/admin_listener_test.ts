@@ -145,6 +145,10 @@ serverTest({
       ),
     );
     assert.ok(sample(text, "process_resident_memory_bytes")! > 1_000_000);
+    assert.ok(sample(text, "socks5_heap_used_bytes")! > 100_000);
+    // Not compared with the used figure: JavaScriptCore's total can be less.
+    assert.ok(sample(text, "socks5_heap_total_bytes")! > 100_000);
+    assert.ok(sample(text, "socks5_external_memory_bytes")! >= 0);
     assert.ok(sample(text, "process_cpu_seconds_total")! > 0);
     assert.ok(
       sample(text, "process_start_time_seconds")! <= Date.now() / 1000,

@@ -66,8 +66,12 @@ export const bunProcess: ProcessHost = {
   },
   stats(): ProcessStats {
     const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
     return {
-      residentBytes: process.memoryUsage.rss(),
+      residentBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       startTimeSeconds: performance.timeOrigin / 1000,
       openFds: _tryRead(() => readdirSync("/proc/self/fd").length),

@@ -87,8 +87,12 @@ export const denoProcess: ProcessHost = {
   },
   stats(): ProcessStats {
     const cpu = process.cpuUsage();
+    const memory = Deno.memoryUsage();
     return {
-      residentBytes: Deno.memoryUsage().rss,
+      residentBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
+      externalBytes: memory.external,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       startTimeSeconds: performance.timeOrigin / 1000,
       openFds: _ifReadable(

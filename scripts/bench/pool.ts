@@ -1,0 +1,61 @@
+/**
+ * Opening many tunnels with bounded concurrency, shared by the idle-memory
+ * workload and the burst-memory script.
+ *
+ * @module
+ */
+
+import { Dialer, type Route } from "./dial.ts";
+
+/** Errors a pool counted, and the last one's text. */
+export interface PoolErrors {
+  /** How many tasks failed. */
+  count: number;
+  /** The last failure, as `Name: message`. */
+  last: string;
+}
+
+/**
+ * Runs `task(i, dialer)` for i in [0, count) with at most `concurrency` in
+ * flight, starting no new task after `limitMs`. Each worker has its own
+ * {@link Dialer} (a dialer holds one handshake's scratch buffer).
+ *
+ * @param count How many tasks.
+ * @param concurrency How many at once.
+ * @param limitMs Time after which no new task starts.
+ * @param task The work for index `i`.
+ * @param route Where the dialers connect.
+ * @param errors Counts failures; a failed task does not stop the others.
+ * @returns How many tasks succeeded.
+ */
+export async function runPool(
+  count: number,
+  concurrency: number,
+  limitMs: number,
+  task: (i: number, dialer: Dialer) => Promise<void>,
+  route: Route,
+  errors: PoolErrors,
+): Promise<number> {
+  const deadline = performance.now() + limitMs;
+  let next = 0;
+  let ok = 0;
+  const worker = async () => {
+    const dialer = new Dialer(route);
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      try {
+        await task(i, dialer);
+        ok++;
+      } catch (error) {
+        errors.count++;
+        errors.last = error instanceof Error
+          ? `${error.name}: ${error.message}`
+          : String(error);
+      }
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, worker),
+  );
+  return ok;
+}
