@@ -175,7 +175,7 @@ export const METRIC_FAMILIES: Readonly<
   accept_errors_total: {
     type: "counter",
     help:
-      "Failed accept() calls, by kind: aborted and network concern one connection and are skipped at once; exhausted and other pause the accept loop.",
+      "Failed accept() calls, by kind: aborted, unreachable, timed_out and permission_denied concern one connection and are skipped at once; exhausted and unknown kinds pause the accept loop.",
     labels: ["kind"],
   },
   accept_pauses_total: {

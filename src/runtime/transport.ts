@@ -80,7 +80,7 @@ export interface Listener {
    * @returns It, with TCP_NODELAY already set.
    * @throws {NetError} Kind `closed` once the listener is closed; other
    * kinds for failures of one connection or of the process (see
-   * `acceptFailureNeedsPause`).
+   * `acceptFailureAction` in `src/core/accept_failure.ts`).
    */
   accept(): Promise<Connection>;
   /** Stops listening. A pending `accept()` rejects. */

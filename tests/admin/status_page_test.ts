@@ -2,7 +2,7 @@
  * The status page of the real server process in headless Chromium: the
  * DOM it renders by itself (it polls `/api/status`) lists the sessions this
  * test holds open, their users' totals and the reply codes; a screenshot
- * is written to `dist/status-page.png` (the README's picture is one).
+ * is written to `dist/status-page-<server>.png` (the README's picture, `docs/status-page.png`, is one).
  *
  * @module
  */
