@@ -152,9 +152,10 @@ export function explainRequest(
       decision.via.map((u) => parseUpstreamUrl(u).display).join(" -> ")
     }`
     : "";
+  const from = decision.source ? ` from ${decision.source}` : "";
   return {
     text: decision.allow
-      ? `allow by rule "${decision.rule}"${via}`
+      ? `allow by rule "${decision.rule}"${via}${from}`
       : decision.rule === "default"
       ? "deny: no rule matches (REP 02)"
       : `deny by rule "${decision.rule}" (REP 02)`,

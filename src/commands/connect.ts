@@ -33,6 +33,7 @@ export async function handleConnect(context: CommandContext): Promise<void> {
           return context.local;
         },
         via: context.request.via,
+        source: context.request.source,
       },
       context.signal,
     ),

@@ -43,6 +43,7 @@ const _RULE = z.object({
   glob: _list(z.string()),
   port: _list(z.union([z.string(), z.number().int()])),
   via: _list(z.string()),
+  source: z.string().optional(),
 }).strict();
 
 function _schema(): z.ZodType {
@@ -156,11 +157,14 @@ function _byLine(problems: string[]): string[] {
 }
 
 /** Every list field as an array. */
+/** Rule fields that take one value; the others take a value or a list. */
+const _SINGLE_VALUED = new Set(["name", "action", "source"]);
+
 function _normalRule(rule: Record<string, unknown>): AccessRule {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rule)) {
     if (value === undefined) continue;
-    out[key] = key === "name" || key === "action" || Array.isArray(value)
+    out[key] = _SINGLE_VALUED.has(key) || Array.isArray(value)
       ? value
       : [value];
   }

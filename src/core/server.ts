@@ -394,10 +394,26 @@ export function serveWith(
   });
 }
 
-/** The outbound source address, refused where the runtime cannot bind it. */
+/**
+ * The outbound source address, refused (as is a rule's `source`) where the
+ * runtime cannot bind it.
+ */
 function _sourceAddress(
   options: ServeOptions & { network: Network },
 ): string | null {
+  const index = options.rules?.findIndex((r) => r.source !== undefined) ?? -1;
+  // A custom outbound decides for itself what a rule's source means.
+  if (
+    index >= 0 && options.outbound === undefined &&
+    !options.network.canBindSource
+  ) {
+    const name = options.rules![index]!.name ?? `rule ${index + 1}`;
+    throw new TypeError(
+      "This runtime cannot bind a source address for outbound connections " +
+        "(Deno's connect has no such option); run on Bun or the executable " +
+        `to use the source of rule ${JSON.stringify(name)}.`,
+    );
+  }
   const source = options.outboundAddress;
   if (source === undefined) return null;
   if (ipFamily(source) === null) {

@@ -49,6 +49,12 @@ export interface AccessRule {
    * allows; the outbound side honours it.
    */
   via?: readonly string[];
+  /**
+   * Source address (an IP literal) of the outbound TCP connections of
+   * requests this rule allows, instead of the server's `--outbound-address`;
+   * only where the runtime can bind one (Bun, the executable).
+   */
+  source?: string;
 }
 
 /** What the rules decided. */
@@ -59,6 +65,8 @@ export interface RuleDecision {
   rule: string;
   /** The deciding rule's upstream chain. */
   via?: readonly string[];
+  /** The deciding rule's outbound source address. */
+  source?: string;
   /** True when a name's verdict waits for its resolved addresses. */
   pending?: boolean;
 }
@@ -76,6 +84,7 @@ interface _Compiled {
   hasDestination: boolean;
   ports: Array<[number, number]> | null;
   via?: readonly string[];
+  source?: string;
 }
 
 const _COMMAND: Record<RuleRequest["command"], RuleCommand> = {
@@ -157,6 +166,7 @@ export class AccessRules implements Ruleset {
     const decision = this.decide(request, null, association);
     request.matchedRule = decision.rule;
     request.via = decision.via;
+    request.source = decision.source;
     return decision.allow;
   }
 
@@ -284,6 +294,12 @@ export class AccessRules implements Ruleset {
         throw where("via", error);
       }
     }
+    if (rule.source !== undefined && ipFamily(rule.source) === null) {
+      throw where(
+        "source",
+        new Error(`expected an IP address, got ${JSON.stringify(rule.source)}`),
+      );
+    }
     const to = cidrs("to");
     const hosts = new Set(
       (rule.host ?? []).map((h) =>
@@ -308,6 +324,9 @@ export class AccessRules implements Ruleset {
         0,
       ports,
       ...(rule.via && rule.via.length > 0 ? { via: rule.via } : {}),
+      ...(rule.source !== undefined
+        ? { source: canonicalIp(rule.source) }
+        : {}),
     };
   }
 }
@@ -322,6 +341,7 @@ function _decided(rule: _Compiled, pending: _Compiled | null): RuleDecision {
     allow: rule.allow,
     rule: rule.name,
     ...(rule.via ? { via: rule.via } : {}),
+    ...(rule.source !== undefined ? { source: rule.source } : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface RuleRequest {
   matchedRule?: string;
   /** The upstream chain the deciding rule chose (set by the rules). */
   via?: readonly string[];
+  /** The outbound source address the deciding rule chose (set by the rules). */
+  source?: string;
 }
 
 /**

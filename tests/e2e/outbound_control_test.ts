@@ -62,6 +62,84 @@ serverTest({
 });
 
 serverTest({
+  name:
+    "a rule's source binds the source of its requests' connections, or Deno refuses to start",
+  async fn(_t, command) {
+    await using viaRule = echoTarget();
+    await using other = echoTarget();
+    const dir = await Deno.makeTempDir({ prefix: "socks5-rule-source-" });
+    try {
+      const config = `${dir}/config.yaml`;
+      await Deno.writeTextFile(
+        config,
+        [
+          "rules:",
+          "  - name: from-three",
+          "    action: allow",
+          `    port: [${viaRule.addr.port}]`,
+          "    source: 127.0.0.3",
+          "  - name: everything-else",
+          "    action: allow",
+          "",
+        ].join("\n"),
+      );
+      const args = ["--config", config, "--outbound-address", "127.0.0.2"];
+      if (command.name === "deno") {
+        const { program, args: full } = commandLine(command, [
+          "--listen",
+          "127.0.0.1:0",
+          "--config",
+          config,
+        ]);
+        const result = await new Deno.Command(program, {
+          args: full,
+          cwd: REPO_ROOT,
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.equal(result.code, 1);
+        assert.match(
+          new TextDecoder().decode(result.stderr),
+          /cannot bind a source address.*source of rule .*from-three/,
+        );
+        return;
+      }
+      await using server = await ServerProcess.start({ server: command, args });
+      for (
+        const [target, source] of [[viaRule, "127.0.0.3"], [
+          other,
+          "127.0.0.2",
+        ]] as const
+      ) {
+        const { conn, bound } = await connect(
+          { host: "127.0.0.1", port: target.addr.port },
+          proxy(server.port),
+        );
+        try {
+          assert.equal(bound.host, source);
+          await conn.write(new TextEncoder().encode("ping"));
+          assert.equal(
+            new TextDecoder().decode(await readExactly(conn, 4)),
+            "ping",
+          );
+        } finally {
+          conn.close();
+        }
+        assert.equal(target.peers[0]!.hostname, source);
+      }
+      await server.waitForSessionCount(2);
+      assert.deepStrictEqual(
+        server.sessions.map((line) => line.rule).sort(),
+        ["everything-else", "from-three"],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+serverTest({
   name: "--udp-port-range keeps both UDP relay sockets inside the range",
   async fn(_t, command) {
     using echo = udpEchoTarget();

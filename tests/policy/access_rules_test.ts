@@ -169,6 +169,10 @@ Deno.test("AccessRules rejects bad CIDRs, ports, groups and proxy URLs, naming t
       { name: "v", action: "allow", via: ["ftp://x:1"] },
       /Rule "v", via: Upstream protocol "ftp" is not one of/,
     ],
+    [
+      { name: "s", action: "allow", source: "eth0" },
+      /Rule "s", source: expected an IP address, got "eth0"/,
+    ],
   ];
   for (const [rule, pattern] of cases) {
     assert.throws(() => new AccessRules([rule]), pattern);
@@ -378,4 +382,42 @@ Deno.test("the deciding rule's via reaches the outbound request", async () => {
     ["socks5://127.0.0.1:1081", "http://127.0.0.1:3128"],
     undefined,
   ]);
+});
+
+Deno.test("the deciding rule's source reaches the outbound request, in canonical form", async () => {
+  const seen: Array<string | undefined> = [];
+  const outbound: Outbound = {
+    connect(request) {
+      seen.push(request.source);
+      return Promise.reject(new SocksError(Reply.HOST_UNREACHABLE, "test"));
+    },
+    bind: () => Promise.reject(new Error("unused")),
+    udp: () => Promise.reject(new Error("unused")),
+  };
+  await using s = await startServer({
+    outbound,
+    rules: [
+      {
+        name: "from-v6",
+        action: "allow",
+        domain: ["partner.example"],
+        source: "2001:DB8:0:0::7",
+      },
+      { name: "from-v4", action: "allow", port: [25], source: "192.0.2.7" },
+      { name: "default-source", action: "allow" },
+    ],
+  });
+  for (
+    const [host, port] of [
+      ["api.partner.example", 443],
+      ["mail.example", 25],
+      ["other.example", 443],
+    ] as const
+  ) {
+    await assert.rejects(
+      connect({ host, port }, { proxy: s.addr }),
+      /host unreachable|0x04|4/i,
+    );
+  }
+  assert.deepStrictEqual(seen, ["2001:db8::7", "192.0.2.7", undefined]);
 });
