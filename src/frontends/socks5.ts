@@ -19,6 +19,7 @@ import {
   USERPASS_SUCCESS,
 } from "../protocol/constants.ts";
 import { ProtocolError, SocksError } from "../protocol/errors.ts";
+import { GSS_ABORT } from "../protocol/gssapi.ts";
 import { encodeMethodChoice, readGreeting } from "../protocol/greeting.ts";
 import { encodeReply, readRequest } from "../protocol/request.ts";
 import {
@@ -88,11 +89,22 @@ export const socks5FrontEnd: FrontEnd = async (
     progress.user = user;
   } else if (wanted === Method.GSSAPI) {
     progress.stage = "auth";
+    const ip = _clientIp(conn, progress.clientAddress);
     let gss;
     try {
+      // As with passwords: a client IP that failed too often is refused
+      // before any context step (each is a decryption against the keytab).
+      if (!(settings.limits?.authAllowed(ip) ?? true)) {
+        await writeAll(conn, GSS_ABORT);
+        throw new SocksError(
+          Reply.NOT_ALLOWED,
+          "GSS-API authentication refused: too many failed logins",
+        );
+      }
       gss = await acceptGssapi(reader, conn, settings.gssapi!);
     } catch (error) {
       if (error instanceof SocksError) {
+        settings.limits?.authFailed(ip);
         settings.metrics.count("auth_failures_total");
       }
       throw error;
@@ -149,8 +161,7 @@ async function _authenticate(
 ): Promise<string> {
   let accepted = false;
   let username = "";
-  // Behind a trusted balancer, the client its PROXY header named.
-  const ip = canonicalIp((clientAddress ?? conn.remoteAddr).hostname);
+  const ip = _clientIp(conn, clientAddress);
   try {
     const credentials = await readUserPassRequest(reader);
     username = credentials.username;
@@ -198,6 +209,15 @@ export class Socks5Responder extends FinalReplyResponder {
       ),
     );
   }
+}
+
+/** The IP the login throttle counts: behind a trusted balancer, the client
+ * its PROXY header named. */
+function _clientIp(
+  conn: Connection,
+  clientAddress: NetAddress | undefined,
+): string {
+  return canonicalIp((clientAddress ?? conn.remoteAddr).hostname);
 }
 
 function _methodList(methods: Iterable<number>): string {

@@ -75,3 +75,28 @@ Deno.test("serve() accepts a non-loopback listener when only GSS-API is configur
   );
   assert.ok(s.addr.port > 0);
 });
+
+Deno.test("failed GSS-API logins count toward the per-client throttle: past the limit the abort comes before any context step", async () => {
+  const fake = fakeGssLoader({ failStep: 0 });
+  await using s = await startServer(
+    { gssapi: GSSAPI, limits: { authFailuresPerMinute: 2 } },
+    { loadGssapi: fake.load },
+  );
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    using client = await RawClient.open(s.addr);
+    await client.send("05 01 01");
+    assert.equal(await client.readHex(2), "05 01");
+    await client.send("01 01 00 01 60");
+    assert.equal(await client.readHex(2), "01 ff", `attempt ${attempt}`);
+    assert.equal(await client.closedByPeer(), true);
+  }
+  // Two contexts failed; the third client got the abort without one.
+  assert.equal(fake.contexts.length, 2);
+  const sessions = await s.sessions(3);
+  assert.deepStrictEqual(sessions.map((l) => l.stage), [
+    "auth",
+    "auth",
+    "auth",
+  ]);
+  assert.match(String(sessions[2]!.error), /too many failed logins/);
+});
