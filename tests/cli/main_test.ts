@@ -275,3 +275,25 @@ Deno.test({
     assert.equal((await child.status).code, 0, text);
   },
 });
+
+Deno.test("on Deno, GSS-API without --allow-ffi refuses to start, naming the flag", async () => {
+  const deno = SERVER_COMMANDS.find((c) => c.name === "deno")!;
+  // `deno run --allow-net --allow-read main.ts`, as README's start command
+  // plus the keytab's read: no --allow-ffi.
+  assert.ok(!deno.prefix.includes("--allow-ffi"));
+  const keytab = await Deno.makeTempFile({ suffix: ".keytab" });
+  try {
+    const { code, stderr } = await run(deno, [
+      "--listen",
+      "127.0.0.1:0",
+      "--gssapi-keytab",
+      keytab,
+      "--gssapi-service",
+      "rcmd",
+    ]);
+    assert.equal(code, 1);
+    assert.match(stderr, /cannot start.*GSS-API library.*--allow-ffi/);
+  } finally {
+    await Deno.remove(keytab);
+  }
+});
