@@ -156,10 +156,10 @@ function _byLine(problems: string[]): string[] {
   return problems.sort((a, b) => line(a) - line(b));
 }
 
-/** Every list field as an array. */
 /** Rule fields that take one value; the others take a value or a list. */
 const _SINGLE_VALUED = new Set(["name", "action", "source"]);
 
+/** Every list field as an array. */
 function _normalRule(rule: Record<string, unknown>): AccessRule {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rule)) {

@@ -408,11 +408,7 @@ function _sourceAddress(
     !options.network.canBindSource
   ) {
     const name = options.rules![index]!.name ?? `rule ${index + 1}`;
-    throw new TypeError(
-      "This runtime cannot bind a source address for outbound connections " +
-        "(Deno's connect has no such option); run on Bun or the executable " +
-        `to use the source of rule ${JSON.stringify(name)}.`,
-    );
+    throw _cannotBindSource(`the source of rule ${JSON.stringify(name)}`);
   }
   const source = options.outboundAddress;
   if (source === undefined) return null;
@@ -422,13 +418,17 @@ function _sourceAddress(
     );
   }
   if (!options.network.canBindSource) {
-    throw new TypeError(
-      "This runtime cannot bind a source address for outbound connections " +
-        "(Deno's connect has no such option); run on Bun or the executable " +
-        "to use outboundAddress (--outbound-address).",
-    );
+    throw _cannotBindSource("outboundAddress (--outbound-address)");
   }
   return canonicalIp(source);
+}
+
+function _cannotBindSource(what: string): TypeError {
+  return new TypeError(
+    "This runtime cannot bind a source address for outbound connections " +
+      "(Deno's connect has no such option); run on Bun or the executable " +
+      `to use ${what}.`,
+  );
 }
 
 class _Server implements Socks5Server {

@@ -28,6 +28,11 @@ import {
 } from "../protocol/http_proxy.ts";
 import type { NetAddress } from "../runtime/transport.ts";
 import type { FrontEnd, FrontEndSettings } from "./front_end.ts";
+import {
+  delayFailedLogin,
+  loginAllowed,
+  loginFailed,
+} from "./failed_logins.ts";
 import { FinalReplyResponder } from "./final_reply.ts";
 import { HttpForwardConnection } from "./http_forward.ts";
 
@@ -126,7 +131,7 @@ async function _authenticate(
   // often is refused without a check.
   if (
     offered && settings.credentials &&
-    (settings.limits?.authAllowed(ip) ?? true)
+    loginAllowed(settings, ip)
   ) {
     const verdict = settings.credentials!.verify(
       offered.username,
@@ -136,11 +141,8 @@ async function _authenticate(
     offered.password.fill(0);
   }
   if (accepted) return offered!.username;
-  settings.limits?.authFailed(ip);
-  settings.metrics.count("auth_failures_total");
-  if (settings.authFailureDelay > 0) {
-    await _sleep(settings.authFailureDelay, signal);
-  }
+  loginFailed(settings, ip);
+  await delayFailedLogin(settings, signal);
   throw new HttpStatusError(
     407,
     offered ? "Authentication failed" : "Proxy credentials required",
@@ -188,16 +190,4 @@ export class HttpResponder extends FinalReplyResponder {
       ),
     );
   }
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -32,6 +32,11 @@ import type {
   FrontEnd,
   FrontEndSettings,
 } from "./front_end.ts";
+import {
+  delayFailedLogin,
+  loginAllowed,
+  loginFailed,
+} from "./failed_logins.ts";
 import { FinalReplyResponder } from "./final_reply.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
 
@@ -94,7 +99,7 @@ export const socks5FrontEnd: FrontEnd = async (
     try {
       // As with passwords: a client IP that failed too often is refused
       // before any context step (each is a decryption against the keytab).
-      if (!(settings.limits?.authAllowed(ip) ?? true)) {
+      if (!loginAllowed(settings, ip)) {
         await writeAll(conn, GSS_ABORT);
         throw new SocksError(
           Reply.NOT_ALLOWED,
@@ -103,10 +108,7 @@ export const socks5FrontEnd: FrontEnd = async (
       }
       gss = await acceptGssapi(reader, conn, settings.gssapi!);
     } catch (error) {
-      if (error instanceof SocksError) {
-        settings.limits?.authFailed(ip);
-        settings.metrics.count("auth_failures_total");
-      }
+      if (error instanceof SocksError) loginFailed(settings, ip);
       throw error;
     }
     user = gss.principal;
@@ -167,7 +169,7 @@ async function _authenticate(
     username = credentials.username;
     // A client IP that failed too often is refused without a check: the
     // check of a hashed password is what a guesser would make us pay for.
-    if (settings.limits?.authAllowed(ip) ?? true) {
+    if (loginAllowed(settings, ip)) {
       const verdict = settings.credentials!.verify(
         credentials.username,
         credentials.password,
@@ -180,11 +182,8 @@ async function _authenticate(
     if (!(error instanceof ProtocolError)) throw error;
   }
   if (!accepted) {
-    settings.limits?.authFailed(ip);
-    settings.metrics.count("auth_failures_total");
-    if (settings.authFailureDelay > 0) {
-      await _sleep(settings.authFailureDelay, signal);
-    }
+    loginFailed(settings, ip);
+    await delayFailedLogin(settings, signal);
     await writeAll(conn, encodeUserPassReply(USERPASS_FAILURE));
     // The attempted username is not logged: users sometimes type their
     // password into it.
@@ -211,8 +210,10 @@ export class Socks5Responder extends FinalReplyResponder {
   }
 }
 
-/** The IP the login throttle counts: behind a trusted balancer, the client
- * its PROXY header named. */
+/**
+ * The IP the login throttle counts: behind a trusted balancer, the client
+ * its PROXY header named.
+ */
 function _clientIp(
   conn: Connection,
   clientAddress: NetAddress | undefined,
@@ -224,16 +225,4 @@ function _methodList(methods: Iterable<number>): string {
   return `[${
     [...methods].map((m) => `0x${m.toString(16).padStart(2, "0")}`).join(", ")
   }]`;
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
