@@ -9,12 +9,61 @@ import { readExactly } from "../_helpers/echo_through.ts";
 import {
   commandLine,
   REPO_ROOT,
+  type ServerCommand,
   serverTest,
 } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload, udpEchoTarget } from "../_helpers/targets.ts";
 
 const proxy = (port: number) => ({ proxy: { hostname: "127.0.0.1", port } });
+
+/** Starts the server with `args` and asserts it exits 1 saying `pattern`. */
+async function _refusesToStart(
+  command: ServerCommand,
+  args: string[],
+  pattern: RegExp,
+): Promise<void> {
+  const { program, args: full } = commandLine(command, [
+    "--listen",
+    "127.0.0.1:0",
+    ...args,
+  ]);
+  const result = await new Deno.Command(program, {
+    args: full,
+    cwd: REPO_ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(result.code, 1);
+  assert.match(new TextDecoder().decode(result.stderr), pattern);
+}
+
+/**
+ * A CONNECT through `server` to `target`: the reply names `source` as the
+ * bound address, bytes echo, and the target saw its first peer from there.
+ */
+async function _connectsFrom(
+  server: ServerProcess,
+  target: ReturnType<typeof echoTarget>,
+  source: string,
+): Promise<void> {
+  const { conn, bound } = await connect(
+    { host: "127.0.0.1", port: target.addr.port },
+    proxy(server.port),
+  );
+  try {
+    assert.equal(bound.host, source);
+    await conn.write(new TextEncoder().encode("ping"));
+    assert.equal(
+      new TextDecoder().decode(await readExactly(conn, 4)),
+      "ping",
+    );
+  } finally {
+    conn.close();
+  }
+  assert.equal(target.peers[0]!.hostname, source);
+}
 
 serverTest({
   name:
@@ -23,41 +72,15 @@ serverTest({
     await using target = echoTarget();
     const args = ["--outbound-address", "127.0.0.2"];
     if (command.name === "deno") {
-      const { program, args: full } = commandLine(command, [
-        "--listen",
-        "127.0.0.1:0",
-        ...args,
-      ]);
-      const result = await new Deno.Command(program, {
-        args: full,
-        cwd: REPO_ROOT,
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.equal(result.code, 1);
-      assert.match(
-        new TextDecoder().decode(result.stderr),
+      await _refusesToStart(
+        command,
+        args,
         /cannot start.*cannot bind a source address for outbound connections.*Bun/,
       );
       return;
     }
     await using server = await ServerProcess.start({ server: command, args });
-    const { conn, bound } = await connect(
-      { host: "127.0.0.1", port: target.addr.port },
-      proxy(server.port),
-    );
-    try {
-      assert.equal(bound.host, "127.0.0.2");
-      await conn.write(new TextEncoder().encode("ping"));
-      assert.equal(
-        new TextDecoder().decode(await readExactly(conn, 4)),
-        "ping",
-      );
-    } finally {
-      conn.close();
-    }
-    assert.equal(target.peers[0]!.hostname, "127.0.0.2");
+    await _connectsFrom(server, target, "127.0.0.2");
   },
 });
 
@@ -85,49 +108,16 @@ serverTest({
       );
       const args = ["--config", config, "--outbound-address", "127.0.0.2"];
       if (command.name === "deno") {
-        const { program, args: full } = commandLine(command, [
-          "--listen",
-          "127.0.0.1:0",
-          "--config",
-          config,
-        ]);
-        const result = await new Deno.Command(program, {
-          args: full,
-          cwd: REPO_ROOT,
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-        }).output();
-        assert.equal(result.code, 1);
-        assert.match(
-          new TextDecoder().decode(result.stderr),
+        await _refusesToStart(
+          command,
+          ["--config", config],
           /cannot bind a source address.*source of rule .*from-three/,
         );
         return;
       }
       await using server = await ServerProcess.start({ server: command, args });
-      for (
-        const [target, source] of [[viaRule, "127.0.0.3"], [
-          other,
-          "127.0.0.2",
-        ]] as const
-      ) {
-        const { conn, bound } = await connect(
-          { host: "127.0.0.1", port: target.addr.port },
-          proxy(server.port),
-        );
-        try {
-          assert.equal(bound.host, source);
-          await conn.write(new TextEncoder().encode("ping"));
-          assert.equal(
-            new TextDecoder().decode(await readExactly(conn, 4)),
-            "ping",
-          );
-        } finally {
-          conn.close();
-        }
-        assert.equal(target.peers[0]!.hostname, source);
-      }
+      await _connectsFrom(server, viaRule, "127.0.0.3");
+      await _connectsFrom(server, other, "127.0.0.2");
       await server.waitForSessionCount(2);
       assert.deepStrictEqual(
         server.sessions.map((line) => line.rule).sort(),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Outbound } from "../../src/outbound/outbound.ts";
+import { failingOutbound } from "../_helpers/failing_outbound.ts";
 import { NetError } from "../../src/runtime/net_error.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, recordingOrigin } from "../_helpers/targets.ts";
@@ -76,12 +76,9 @@ Deno.test("HTTP CONNECT failures map to 502, 403, 504 and 501", async (t) => {
     );
   });
   await t.step("timeout: 504", async () => {
-    const outbound: Outbound = {
-      connect: () =>
-        Promise.reject(new DOMException("Connect timed out", "TimeoutError")),
-      bind: () => Promise.reject(new Error("unused")),
-      udp: () => Promise.reject(new Error("unused")),
-    };
+    const { outbound } = failingOutbound(
+      new DOMException("Connect timed out", "TimeoutError"),
+    );
     await using s = await startServer({ outbound });
     assert.equal(
       await exchange(s.addr, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n"),
@@ -89,12 +86,9 @@ Deno.test("HTTP CONNECT failures map to 502, 403, 504 and 501", async (t) => {
     );
   });
   await t.step("unreachable: 502", async () => {
-    const outbound: Outbound = {
-      connect: () =>
-        Promise.reject(new NetError("host_unreachable", "No route")),
-      bind: () => Promise.reject(new Error("unused")),
-      udp: () => Promise.reject(new Error("unused")),
-    };
+    const { outbound } = failingOutbound(
+      new NetError("host_unreachable", "No route"),
+    );
     await using s = await startServer({ outbound });
     assert.equal(
       await exchange(s.addr, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n"),

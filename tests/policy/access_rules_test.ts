@@ -9,9 +9,9 @@ import {
 import type { RuleRequest } from "../../src/policy/ruleset.ts";
 import { toSocksAddress } from "../../src/protocol/address.ts";
 import type { Resolver } from "../../src/outbound/resolver.ts";
-import type { Outbound } from "../../src/outbound/outbound.ts";
 import { Reply } from "../../src/protocol/constants.ts";
 import { SocksError } from "../../src/protocol/errors.ts";
+import { failingOutbound } from "../_helpers/failing_outbound.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, udpEchoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
@@ -351,15 +351,9 @@ Deno.test("rules are checked on every BIND peer", async () => {
 });
 
 Deno.test("the deciding rule's via reaches the outbound request", async () => {
-  const seen: Array<readonly string[] | undefined> = [];
-  const outbound: Outbound = {
-    connect(request) {
-      seen.push(request.via);
-      return Promise.reject(new SocksError(Reply.HOST_UNREACHABLE, "test"));
-    },
-    bind: () => Promise.reject(new Error("unused")),
-    udp: () => Promise.reject(new Error("unused")),
-  };
+  const { outbound, requests } = failingOutbound(
+    new SocksError(Reply.HOST_UNREACHABLE, "test"),
+  );
   await using s = await startServer({
     outbound,
     rules: [
@@ -378,22 +372,16 @@ Deno.test("the deciding rule's via reaches the outbound request", async () => {
       /host unreachable|0x04|4/i,
     );
   }
-  assert.deepStrictEqual(seen, [
+  assert.deepStrictEqual(requests.map((r) => r.via), [
     ["socks5://127.0.0.1:1081", "http://127.0.0.1:3128"],
     undefined,
   ]);
 });
 
 Deno.test("the deciding rule's source reaches the outbound request, in canonical form", async () => {
-  const seen: Array<string | undefined> = [];
-  const outbound: Outbound = {
-    connect(request) {
-      seen.push(request.source);
-      return Promise.reject(new SocksError(Reply.HOST_UNREACHABLE, "test"));
-    },
-    bind: () => Promise.reject(new Error("unused")),
-    udp: () => Promise.reject(new Error("unused")),
-  };
+  const { outbound, requests } = failingOutbound(
+    new SocksError(Reply.HOST_UNREACHABLE, "test"),
+  );
   await using s = await startServer({
     outbound,
     rules: [
@@ -419,5 +407,9 @@ Deno.test("the deciding rule's source reaches the outbound request, in canonical
       /host unreachable|0x04|4/i,
     );
   }
-  assert.deepStrictEqual(seen, ["2001:db8::7", "192.0.2.7", undefined]);
+  assert.deepStrictEqual(requests.map((r) => r.source), [
+    "2001:db8::7",
+    "192.0.2.7",
+    undefined,
+  ]);
 });
