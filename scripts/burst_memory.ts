@@ -23,11 +23,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { runPool } from "./bench/pool.ts";
+import { openEchoedTunnel, runPool } from "./bench/pool.ts";
 import { sampleTree } from "./bench/proc_stats.ts";
 import { freePort } from "./bench/free_port.ts";
 import { ServerProcess } from "./bench/server_process.ts";
-import { readExact, writeAll } from "./bench/socks_client.ts";
 import { TargetProcess } from "./bench/target_process.ts";
 import { REPO_ROOT, SERVER_NAMES, serverCommands } from "./server_command.ts";
 
@@ -171,12 +170,8 @@ async function _burst(
     count,
     OPEN_CONCURRENCY,
     OPEN_LIMIT_MS,
-    async (_i, dialer) => {
-      const conn = await dialer.open();
-      held.push(conn);
-      await writeAll(conn, message);
-      await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
-    },
+    (_i, dialer) =>
+      openEchoedTunnel(dialer, message, (conn) => held.push(conn)),
     route,
     errors,
   );

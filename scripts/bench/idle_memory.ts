@@ -17,7 +17,7 @@
 
 import type { Route } from "./dial.ts";
 import type { LoadResult } from "./load_result.ts";
-import { runPool } from "./pool.ts";
+import { openEchoedTunnel, runPool } from "./pool.ts";
 import { sampleTree } from "./proc_stats.ts";
 import { readExact, writeAll } from "./socks_client.ts";
 
@@ -87,12 +87,8 @@ export async function runIdleMemory(
       conns,
       OPEN_CONCURRENCY,
       PHASE_LIMIT_MS,
-      async (i, dialer) => {
-        const conn = await dialer.open();
-        held[i] = conn;
-        await writeAll(conn, message);
-        await readExact(conn, new Uint8Array(MESSAGE_BYTES), MESSAGE_BYTES);
-      },
+      (i, dialer) =>
+        openEchoedTunnel(dialer, message, (conn) => (held[i] = conn)),
       route,
       errors,
     );

@@ -1,11 +1,13 @@
 /**
- * Opening many tunnels with bounded concurrency, shared by the idle-memory
- * workload and the burst-memory script.
+ * Opening many tunnels with bounded concurrency, and holding them open with
+ * their relay running: shared by the idle-memory workload and the
+ * burst-memory script.
  *
  * @module
  */
 
 import { Dialer, type Route } from "./dial.ts";
+import { readExact, writeAll } from "./socks_client.ts";
 
 /** Errors a pool counted, and the last one's text. */
 export interface PoolErrors {
@@ -58,4 +60,24 @@ export async function runPool(
     Array.from({ length: Math.min(concurrency, count) }, worker),
   );
   return ok;
+}
+
+/**
+ * Opens a tunnel and echoes `message` through it once, so the proxy's relay
+ * is running. The tunnel goes to `keep` as soon as it is open, so the caller
+ * closes it even when the echo fails.
+ *
+ * @param dialer The worker's dialer; the route must end at an echo server.
+ * @param message What to echo.
+ * @param keep Takes the open tunnel.
+ */
+export async function openEchoedTunnel(
+  dialer: Dialer,
+  message: Uint8Array,
+  keep: (conn: Deno.TcpConn) => void,
+): Promise<void> {
+  const conn = await dialer.open();
+  keep(conn);
+  await writeAll(conn, message);
+  await readExact(conn, new Uint8Array(message.length), message.length);
 }
