@@ -205,23 +205,21 @@ async function _measure(
     return;
   }
   const collect = options.forceGc && name !== "exe";
-  let prefix = [...command.prefix];
-  if (name === "deno") {
-    const flags = [
-      ...(collect ? ["--expose-gc"] : []),
-      ...(options.v8Flags === undefined ? [] : [options.v8Flags]),
-    ];
-    prefix = [
-      "run",
-      ...(flags.length > 0 ? [`--v8-flags=${flags.join(",")}`] : []),
-      "--allow-net",
-      "--allow-read",
-      collect
-        ? `${REPO_ROOT}scripts/burst/collectable_deno.ts`
-        : `${REPO_ROOT}main.ts`,
-    ];
-  } else if (name === "bun" && collect) {
-    prefix = [`${REPO_ROOT}scripts/burst/collectable_bun.ts`];
+  // The same command line, with V8 flags after `deno run` and, to collect,
+  // the entry that collects on SIGUSR2 in place of the shipped one (last).
+  const [first, ...rest] = command.prefix;
+  const v8Flags = [
+    ...(collect && name === "deno" ? ["--expose-gc"] : []),
+    ...(options.v8Flags !== undefined && name === "deno"
+      ? [options.v8Flags]
+      : []),
+  ];
+  const prefix = v8Flags.length > 0
+    ? [first!, `--v8-flags=${v8Flags.join(",")}`, ...rest]
+    : [...command.prefix];
+  if (collect) {
+    prefix[prefix.length - 1] =
+      `${REPO_ROOT}scripts/burst/collectable_${name}.ts`;
   }
   const port = freePort();
   const adminPort = freePort();
@@ -264,14 +262,16 @@ async function _measure(
       samples.push(
         await _sample(`round ${round}: closed, 1 s`, server.pid, adminPort),
       );
-      await _sleep(options.settleMs);
-      samples.push(
-        await _sample(
-          `round ${round}: closed, ${options.settleMs / 1000} s`,
-          server.pid,
-          adminPort,
-        ),
-      );
+      if (options.settleMs > SHORT_SETTLE_MS) {
+        await _sleep(options.settleMs - SHORT_SETTLE_MS);
+        samples.push(
+          await _sample(
+            `round ${round}: closed, ${options.settleMs / 1000} s`,
+            server.pid,
+            adminPort,
+          ),
+        );
+      }
       if (collect) {
         Deno.kill(server.pid, "SIGUSR2");
         await _sleep(SHORT_SETTLE_MS);
