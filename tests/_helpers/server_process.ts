@@ -31,6 +31,10 @@ export interface SessionLog {
   durationMs: number;
   /** The access rule that decided, when rules are configured. */
   rule?: string;
+  /** Why the session failed, when it did. */
+  error?: string;
+  /** How far a failed session got: `greeting`, `auth`, `request` or `command`. */
+  stage?: string;
 }
 
 /** Options for {@link ServerProcess.start}. */
@@ -91,6 +95,8 @@ export interface SessionQuery {
   protocol?: string;
   /** The client's host (IP literal, no brackets), whatever its port. */
   clientHost?: string;
+  /** Exact `error`. */
+  error?: string;
   /** Lower bound on `bytesUp`. */
   minBytesUp?: number;
   /** Lower bound on `bytesDown`. */
@@ -408,6 +414,7 @@ function _matches(session: SessionLog, query: SessionQuery): boolean {
   if (query.protocol !== undefined && session.protocol !== query.protocol) {
     return false;
   }
+  if (query.error !== undefined && session.error !== query.error) return false;
   if (
     query.clientHost !== undefined &&
     splitHostPort(session.client).host !== query.clientHost
