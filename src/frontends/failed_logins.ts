@@ -6,7 +6,21 @@
  * @module
  */
 
-import type { FrontEndSettings } from "./front_end.ts";
+import { canonicalIp } from "../protocol/ip.ts";
+import type { Connection } from "../runtime/transport.ts";
+import type { FrontEndSettings, HandshakeProgress } from "./front_end.ts";
+
+/**
+ * The IP failed logins are counted under: behind a trusted balancer, the
+ * client its PROXY header named, else the socket's peer; canonical.
+ *
+ * @param conn The client connection.
+ * @param progress The session's progress (its `clientAddress`, when set).
+ * @returns The canonical IP.
+ */
+export function loginIp(conn: Connection, progress: HandshakeProgress): string {
+  return canonicalIp((progress.clientAddress ?? conn.remoteAddr).hostname);
+}
 
 /**
  * Whether a login from `ip` may be checked at all.

@@ -12,7 +12,6 @@
 import { writeAll } from "../core/relay.ts";
 import { replyFor } from "../core/reply_for.ts";
 import { Reply } from "../protocol/constants.ts";
-import { canonicalIp } from "../protocol/ip.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import {
   basicProxyCredentials,
@@ -32,6 +31,7 @@ import {
   delayFailedLogin,
   loginAllowed,
   loginFailed,
+  loginIp,
 } from "./failed_logins.ts";
 import { FinalReplyResponder } from "./final_reply.ts";
 import { HttpForwardConnection } from "./http_forward.ts";
@@ -90,7 +90,7 @@ export const httpFrontEnd: FrontEnd = async (
       head,
       settings,
       signal,
-      canonicalIp((progress.clientAddress ?? conn.remoteAddr).hostname),
+      loginIp(conn, progress),
     );
     progress.user = user;
     progress.stage = "request";

@@ -10,7 +10,6 @@ import { acceptGssapi } from "../auth/gssapi_method.ts";
 import type { CommandName } from "../commands/context.ts";
 import { writeAll } from "../core/relay.ts";
 import { toSocksAddress } from "../protocol/address.ts";
-import { canonicalIp } from "../protocol/ip.ts";
 import {
   COMMAND_NAMES,
   Method,
@@ -36,6 +35,7 @@ import {
   delayFailedLogin,
   loginAllowed,
   loginFailed,
+  loginIp,
 } from "./failed_logins.ts";
 import { FinalReplyResponder } from "./final_reply.ts";
 import type { FrameReader } from "../core/frame_reader.ts";
@@ -89,12 +89,12 @@ export const socks5FrontEnd: FrontEnd = async (
       conn,
       settings,
       signal,
-      progress.clientAddress,
+      loginIp(conn, progress),
     );
     progress.user = user;
   } else if (wanted === Method.GSSAPI) {
     progress.stage = "auth";
-    const ip = _clientIp(conn, progress.clientAddress);
+    const ip = loginIp(conn, progress);
     let gss;
     try {
       // As with passwords: a client IP that failed too often is refused
@@ -159,11 +159,10 @@ async function _authenticate(
   conn: Connection,
   settings: FrontEndSettings,
   signal: AbortSignal,
-  clientAddress: NetAddress | undefined,
+  ip: string,
 ): Promise<string> {
   let accepted = false;
   let username = "";
-  const ip = _clientIp(conn, clientAddress);
   try {
     const credentials = await readUserPassRequest(reader);
     username = credentials.username;
@@ -208,17 +207,6 @@ export class Socks5Responder extends FinalReplyResponder {
       ),
     );
   }
-}
-
-/**
- * The IP the login throttle counts: behind a trusted balancer, the client
- * its PROXY header named.
- */
-function _clientIp(
-  conn: Connection,
-  clientAddress: NetAddress | undefined,
-): string {
-  return canonicalIp((clientAddress ?? conn.remoteAddr).hostname);
 }
 
 function _methodList(methods: Iterable<number>): string {
