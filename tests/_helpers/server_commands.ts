@@ -78,3 +78,43 @@ export function withDenoFlags(
   const [run, ...rest] = server.prefix;
   return { ...server, prefix: [run!, ...flags, ...rest] };
 }
+
+/** How a server command that ran to its end exited, and what it printed. */
+export interface CommandOutput {
+  /** The exit code. */
+  code: number;
+  /** Standard output, decoded. */
+  stdout: string;
+  /** Standard error, decoded. */
+  stderr: string;
+}
+
+/**
+ * Runs the server command with `args` until it exits: a one-shot
+ * subcommand (`probe`, `--help`) or a start that must be refused. No
+ * input, no colours, in the repository root.
+ *
+ * @param server The command.
+ * @param args Its arguments.
+ * @returns The exit code and the decoded output.
+ */
+export async function runToExit(
+  server: ServerCommand,
+  args: string[],
+): Promise<CommandOutput> {
+  const { program, args: full } = commandLine(server, args);
+  const output = await new Deno.Command(program, {
+    args: full,
+    cwd: REPO_ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

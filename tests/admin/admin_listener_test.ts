@@ -9,11 +9,7 @@
 import assert from "node:assert/strict";
 import { connect } from "../../src/mod.ts";
 import type { Connection } from "../../src/runtime/transport.ts";
-import {
-  commandLine,
-  REPO_ROOT,
-  serverTest,
-} from "../_helpers/server_commands.ts";
+import { runToExit, serverTest } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
 
@@ -257,22 +253,13 @@ serverTest({
 serverTest({
   name: "--admin on a non-loopback address without a token does not start",
   async fn(_t, command) {
-    const { program, args } = commandLine(command, [
+    const { code, stderr } = await runToExit(command, [
       "--listen",
       "127.0.0.1:0",
       "--admin",
       "0.0.0.0:0",
     ]);
-    const output = await new Deno.Command(program, {
-      args,
-      cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 1, stderr);
+    assert.equal(code, 1, stderr);
     assert.match(stderr, /cannot serve the admin listener/);
     assert.match(stderr, /without a token/);
   },

@@ -5,30 +5,12 @@ import {
   commandLine,
   EXECUTABLE,
   REQUIRE_ALL,
+  runToExit,
   SERVER_COMMANDS,
   type ServerCommand,
   serverTest,
 } from "../_helpers/server_commands.ts";
 import { echoTarget } from "../_helpers/targets.ts";
-
-async function run(
-  server: ServerCommand,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const line = commandLine(server, args);
-  const output = await new Deno.Command(line.program, {
-    args: line.args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-  };
-}
 
 serverTest({
   name: "main() exits 2 with one line naming the bad flag",
@@ -52,7 +34,7 @@ serverTest({
     ];
     for (const [args, pattern] of cases) {
       await t.step(args.join(" "), async () => {
-        const { code, stderr } = await run(server, args);
+        const { code, stderr } = await runToExit(server, args);
         assert.equal(code, 2);
         assert.match(stderr, pattern);
         assert.equal(stderr.trimEnd().split("\n").length, 1);
@@ -64,7 +46,7 @@ serverTest({
 serverTest({
   name: "main() prints help and version on stdout and exits 0",
   async fn(_t, server) {
-    const help = await run(server, ["--help"]);
+    const help = await runToExit(server, ["--help"]);
     assert.equal(help.code, 0);
     for (
       const flag of [
@@ -78,7 +60,7 @@ serverTest({
     ) {
       assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
     }
-    const version = await run(server, ["--version"]);
+    const version = await runToExit(server, ["--version"]);
     assert.equal(version.code, 0);
     assert.match(
       version.stdout,
@@ -90,7 +72,7 @@ serverTest({
 serverTest({
   name: "main() refuses an open proxy on a non-loopback address and exits 1",
   async fn(_t, server) {
-    const { code, stderr } = await run(server, ["--listen", "0.0.0.0:0"]);
+    const { code, stderr } = await runToExit(server, ["--listen", "0.0.0.0:0"]);
     assert.equal(code, 1);
     assert.match(stderr, /without authentication/);
     assert.match(stderr, /--allow-open-proxy/);
@@ -217,7 +199,7 @@ serverTest({
 serverTest({
   name: "main() names itself in --help the way it was started",
   async fn(_t, server) {
-    const { stdout } = await run(server, ["--help"]);
+    const { stdout } = await runToExit(server, ["--help"]);
     const expected = {
       deno: "deno run --allow-net main.ts",
       bun: "bun main_bun.ts",
@@ -283,7 +265,7 @@ Deno.test("on Deno, GSS-API without --allow-ffi refuses to start, naming the fla
   assert.ok(!deno.prefix.includes("--allow-ffi"));
   const keytab = await Deno.makeTempFile({ suffix: ".keytab" });
   try {
-    const { code, stderr } = await run(deno, [
+    const { code, stderr } = await runToExit(deno, [
       "--listen",
       "127.0.0.1:0",
       "--gssapi-keytab",

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { bind, connect, udpAssociate } from "../../src/mod.ts";
 import { readExactly } from "../_helpers/echo_through.ts";
 import {
-  commandLine,
-  REPO_ROOT,
+  runToExit,
   type ServerCommand,
   serverTest,
 } from "../_helpers/server_commands.ts";
@@ -23,20 +22,13 @@ async function _refusesToStart(
   args: string[],
   pattern: RegExp,
 ): Promise<void> {
-  const { program, args: full } = commandLine(command, [
+  const { code, stderr } = await runToExit(command, [
     "--listen",
     "127.0.0.1:0",
     ...args,
   ]);
-  const result = await new Deno.Command(program, {
-    args: full,
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(result.code, 1);
-  assert.match(new TextDecoder().decode(result.stderr), pattern);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, pattern);
 }
 
 /**

@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import type { ProbeReport } from "../../src/probe/probe.ts";
 import {
-  commandLine,
-  REPO_ROOT,
+  runToExit,
   type ServerCommand,
   serverTest,
 } from "../_helpers/server_commands.ts";
@@ -24,21 +23,12 @@ async function probe(
   command: ServerCommand,
   url: string,
 ): Promise<{ code: number; report: ProbeReport | null; stderr: string }> {
-  const { program, args } = commandLine(command, ["probe", "--json", url]);
-  const result = await new Deno.Command(program, {
-    args,
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const stdout = new TextDecoder().decode(result.stdout);
-  return {
-    code: result.code,
-    report: result.code === 0 ? JSON.parse(stdout) : null,
-    stderr: new TextDecoder().decode(result.stderr),
-  };
+  const { code, stdout, stderr } = await runToExit(command, [
+    "probe",
+    "--json",
+    url,
+  ]);
+  return { code, report: code === 0 ? JSON.parse(stdout) : null, stderr };
 }
 
 const ok = { outcome: "ok", reply: 0 };
