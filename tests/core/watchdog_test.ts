@@ -81,14 +81,21 @@ Deno.test("Watchdog never expires an item when it is unwatched", async () => {
   assert.equal(timers.pending(), 0);
 });
 
-Deno.test("Watchdog.unwatch() clears the interval when the last item goes", () => {
+Deno.test("Watchdog keeps its interval across unwatch() and stops it on the next check", async () => {
   using timers = trackTimers();
   const dog = new Watchdog(PERIOD);
-  const watched = item();
-  dog.watch(watched, 10_000);
-  dog.unwatch(watched);
+  const first = item();
+  dog.watch(first, 10_000);
+  dog.unwatch(first);
+  // Still armed: a session that follows at once reuses the interval.
+  assert.equal(timers.pending(), 1);
+  const second = item();
+  dog.watch(second, 10_000);
+  assert.equal(timers.pending(), 1);
+  dog.unwatch(second);
+  await new Promise((resolve) => setTimeout(resolve, PERIOD * 4));
   assert.equal(timers.pending(), 0);
-  assert.equal(watched.expiries(), 0);
+  assert.equal(first.expiries() + second.expiries(), 0);
 });
 
 Deno.test("Watchdog.unwatch() does nothing when the item was never watched", () => {
@@ -114,15 +121,17 @@ Deno.test("Watchdog.close() clears the interval when items are still watched", (
 
 Deno.test("Watchdog.watch() stops watching when the timeout is 0 or not finite", async (t) => {
   for (const timeout of [0, -1, Infinity, NaN]) {
-    await t.step(`${timeout}`, () => {
+    await t.step(`${timeout}`, async () => {
       using timers = trackTimers();
       const dog = new Watchdog(PERIOD);
       const watched = item();
       dog.watch(watched, timeout);
-      // Re-watching with no deadline forgets the earlier one, and with
-      // nothing left to watch no interval stays armed.
+      assert.equal(timers.pending(), 0);
+      // Re-watching with no deadline forgets the earlier one: nothing
+      // expires, and the interval stops at its next check.
       dog.watch(watched, 10_000);
       dog.watch(watched, timeout);
+      await new Promise((resolve) => setTimeout(resolve, PERIOD * 4));
       assert.equal(timers.pending(), 0);
       assert.equal(watched.expiries(), 0);
     });
