@@ -128,6 +128,11 @@ export async function runConnRate(
   if (state.lastError) result.lastError = state.lastError;
   if (measured.proxyCpuPct !== undefined) {
     result.proxyCpuPct = measured.proxyCpuPct;
+    if (measured.delta > 0) {
+      // % of one core over the window, spread over the connections in it.
+      result.proxyCpuUsPerConn = (measured.proxyCpuPct / 100) *
+        measured.secs * 1e6 / measured.delta;
+    }
   }
   if (measured.clientCpuPct !== undefined) {
     result.clientCpuPct = measured.clientCpuPct;

@@ -36,6 +36,13 @@ export interface LoadResult {
   laterP99Ms?: number;
   /** CPU of the proxy process tree during the window, % of one core. */
   proxyCpuPct?: number;
+  /**
+   * Connection rate: proxy CPU time per completed connection, µs. Time the
+   * proxy waits for a core taken by another tenant is not in it, so it
+   * moves less than conn/s on a shared machine (it still grows when the
+   * machine is busy: caches and cores are shared).
+   */
+  proxyCpuUsPerConn?: number;
   /** CPU of the load generator during the window, % of one core. */
   clientCpuPct?: number;
   /** CPU of the target process during the window, % of one core. */

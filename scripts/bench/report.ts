@@ -49,6 +49,7 @@ const _METRICS: Record<Workload["kind"], _Metric[]> = {
     { key: "connPerSec", label: "conn/s", ratio: true },
     { key: "p50Ms", label: "p50 ms", ratio: true },
     { key: "p99Ms", label: "p99 ms", ratio: true },
+    { key: "proxyCpuUsPerConn", label: "CPU µs/conn", ratio: false },
   ],
   rr: [
     { key: "p50Ms", label: "first p50 ms", ratio: true },
@@ -254,6 +255,8 @@ export function legend(reps: number, secs: number, cores: number): string {
     "  through an echo server (bytes echoed back).",
     "- conn/s: completed loops of connect → greeting → CONNECT → 32 B echo → close",
     "  (the target closes first; direct skips greeting and CONNECT); p50/p99: one loop.",
+    "- CPU µs/conn: the proxy's CPU time per completed loop (median of the runs): what a",
+    "  session costs, whoever else slows the machine; still compare servers of one run.",
     "- ×direct: server ÷ direct. Higher is better for MB/s and conn/s, lower for ms.",
     `- CPU: % of one core over the window (${cores} cores = ${
       cores * 100
@@ -283,7 +286,7 @@ export interface PeerRatioOptions {
 /**
  * Renders each of this project's servers against each peer: the main
  * figure of every workload as a ratio (conn/s and MB/s: above 1 is better;
- * p99 and KiB per connection: below 1 is better).
+ * p99, CPU per connection and KiB per connection: below 1 is better).
  *
  * @param records Every run.
  * @param options Which servers are ours, which are peers.
