@@ -98,13 +98,28 @@ export interface CommandOutput {
  * @param args Its arguments.
  * @returns The exit code and the decoded output.
  */
-export async function runToExit(
+export function runToExit(
   server: ServerCommand,
   args: string[],
 ): Promise<CommandOutput> {
   const { program, args: full } = commandLine(server, args);
+  return runInRepo(program, full);
+}
+
+/**
+ * Runs any program in the repository root until it exits, with no input and
+ * no colours (`deno info`, `deno publish --dry-run`, a server command).
+ *
+ * @param program The executable.
+ * @param args Its arguments.
+ * @returns The exit code and the decoded output.
+ */
+export async function runInRepo(
+  program: string,
+  args: string[],
+): Promise<CommandOutput> {
   const output = await new Deno.Command(program, {
-    args: full,
+    args,
     cwd: REPO_ROOT,
     stdin: "null",
     stdout: "piped",

@@ -8,24 +8,14 @@
 
 import assert from "node:assert/strict";
 import { VERSION } from "../../src/config/cli.ts";
-import { REPO_ROOT } from "../_helpers/server_commands.ts";
+import { REPO_ROOT, runInRepo } from "../_helpers/server_commands.ts";
 
 const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
 
+/** Runs `deno ARGS` in the repository; standard output, then standard error. */
 async function deno(args: string[]): Promise<{ code: number; text: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: output.code,
-    text: decode(output.stdout) + decode(output.stderr),
-  };
+  const { code, stdout, stderr } = await runInRepo(Deno.execPath(), args);
+  return { code, text: stdout + stderr };
 }
 
 /** The repository files of an entry point's module graph. */
