@@ -27,6 +27,8 @@ import { openEchoedTunnel, runPool } from "./bench/pool.ts";
 import { sampleTree } from "./bench/proc_stats.ts";
 import { freePort } from "./bench/free_port.ts";
 import { ServerProcess } from "./bench/server_process.ts";
+import { sleep } from "./bench/sleep.ts";
+import { parseCount, parseDuration } from "../src/config/values.ts";
 import { TargetProcess } from "./bench/target_process.ts";
 import { REPO_ROOT, SERVER_NAMES, serverCommands } from "./server_command.ts";
 
@@ -64,25 +66,6 @@ interface MemorySample {
   external: number | undefined;
 }
 
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function _duration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (!match) throw new Error(`--settle: expected a duration, got "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] as "ms" | "s" | "m"];
-  return Number(match[1]) * unit;
-}
-
-function _count(flag: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!(Number.isInteger(value) && value >= 1 && value <= max)) {
-    throw new Error(`--${flag}: expected an integer 1-${max}, got "${text}"`);
-  }
-  return value;
-}
-
 async function _heap(adminPort: number): Promise<Record<string, number>> {
   const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
   const text = await response.text();
@@ -112,7 +95,7 @@ async function _waitForAdmin(adminPort: number): Promise<void> {
       return;
     } catch (error) {
       if (performance.now() > deadline) throw error;
-      await _sleep(100);
+      await sleep(100);
     }
   }
 }
@@ -241,7 +224,7 @@ async function _measure(
     await _waitForAdmin(adminPort);
     samples.push(await _sample("start", server.pid, adminPort));
     _closeAll((await _burst(server, echoPort, PREWARM, errors)).held);
-    await _sleep(SHORT_SETTLE_MS);
+    await sleep(SHORT_SETTLE_MS);
     samples.push(await _sample("baseline", server.pid, adminPort));
     for (let round = 1; round <= options.rounds; round++) {
       const { held, ready } = await _burst(
@@ -251,19 +234,19 @@ async function _measure(
         errors,
       );
       try {
-        await _sleep(SHORT_SETTLE_MS);
+        await sleep(SHORT_SETTLE_MS);
         samples.push(
           await _sample(`round ${round}: ${ready} held`, server.pid, adminPort),
         );
       } finally {
         _closeAll(held);
       }
-      await _sleep(SHORT_SETTLE_MS);
+      await sleep(SHORT_SETTLE_MS);
       samples.push(
         await _sample(`round ${round}: closed, 1 s`, server.pid, adminPort),
       );
       if (options.settleMs > SHORT_SETTLE_MS) {
-        await _sleep(options.settleMs - SHORT_SETTLE_MS);
+        await sleep(options.settleMs - SHORT_SETTLE_MS);
         samples.push(
           await _sample(
             `round ${round}: closed, ${options.settleMs / 1000} s`,
@@ -274,7 +257,7 @@ async function _measure(
       }
       if (collect) {
         Deno.kill(server.pid, "SIGUSR2");
-        await _sleep(SHORT_SETTLE_MS);
+        await sleep(SHORT_SETTLE_MS);
         samples.push(
           await _sample(`round ${round}: after full GC`, server.pid, adminPort),
         );
@@ -321,9 +304,9 @@ if (import.meta.main) {
       return n as (typeof SERVER_NAMES)[number];
     });
     options = {
-      connections: _count("connections", values.connections, 20_000),
-      rounds: _count("rounds", values.rounds, 10),
-      settleMs: _duration(values.settle),
+      connections: parseCount(values.connections, "--connections", 20_000),
+      rounds: parseCount(values.rounds, "--rounds", 10),
+      settleMs: parseDuration(values.settle, "--settle"),
       forceGc: values["force-gc"],
       v8Flags: values["v8-flags"],
     };

@@ -26,6 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { parseCount, parseDuration } from "../src/config/values.ts";
 import { SERVER_NAMES, serverCommands } from "./server_command.ts";
 import { SoakServer } from "./soak/server.ts";
 import { startTargets } from "./soak/targets.ts";
@@ -63,21 +64,6 @@ interface Totals {
   udpLost: number;
 }
 
-function parseDuration(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new Error(`--${flag}: expected a duration, got "${text}"`);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
-  return Number(match[1]) * unit;
-}
-
-function parsePositive(flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${flag}: expected a positive integer, got "${text}"`);
-  }
-  return value;
-}
-
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -94,12 +80,16 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const durationMs = parseDuration("duration", values.duration);
-  const concurrency = parsePositive("concurrency", values.concurrency);
-  const reportMs = parseDuration("report-every", values["report-every"]);
+  const durationMs = parseDuration(values.duration, "--duration");
+  const concurrency = parseCount(
+    values.concurrency,
+    "--concurrency",
+    Number.MAX_SAFE_INTEGER,
+  );
+  const reportMs = parseDuration(values["report-every"], "--report-every");
   const seed = values.seed === undefined
     ? Date.now() >>> 0
-    : parsePositive("seed", values.seed);
+    : parseCount(values.seed, "--seed", Number.MAX_SAFE_INTEGER);
 
   const command = serverCommands().find((c) => c.name === values.server);
   if (!command || command.missing) {

@@ -20,6 +20,7 @@ import type { LoadResult } from "./load_result.ts";
 import { openEchoedTunnel, runPool } from "./pool.ts";
 import { sampleTree } from "./proc_stats.ts";
 import { readExact, writeAll } from "./socks_client.ts";
+import { sleep } from "./sleep.ts";
 
 /** Tunnels opened at once. */
 const OPEN_CONCURRENCY = 100;
@@ -42,10 +43,6 @@ export interface IdleMemoryOptions {
   proxyPid: number;
   /** Seconds to hold the tunnels after the sample. */
   holdSecs: number;
-}
-
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Runs the idle-memory workload and returns its result. */
@@ -78,7 +75,7 @@ export async function runIdleMemory(
     route,
     errors,
   );
-  await _sleep(SETTLE_MS);
+  await sleep(SETTLE_MS);
   const before = sampleTree(proxyPid);
 
   let result: LoadResult;
@@ -92,9 +89,9 @@ export async function runIdleMemory(
       route,
       errors,
     );
-    await _sleep(SETTLE_MS);
+    await sleep(SETTLE_MS);
     const after = sampleTree(proxyPid);
-    await _sleep(options.holdSecs * 1000);
+    await sleep(options.holdSecs * 1000);
 
     const live = held.filter((c): c is Deno.TcpConn => c !== undefined);
     let alive = 0;

@@ -11,6 +11,7 @@ import {
   sampleTree,
   selfCpuSeconds,
 } from "./proc_stats.ts";
+import { sleep } from "./sleep.ts";
 
 /** What a window measured. */
 export interface WindowResult {
@@ -46,10 +47,6 @@ interface _CpuSample {
   client: number | undefined;
   target: number | undefined;
   machine: number | undefined;
-}
-
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -90,11 +87,11 @@ export class MeasureWindow {
    */
   async run(counter: () => number, onStop: () => void): Promise<WindowResult> {
     const { warmupSecs, secs } = this.#options;
-    await _sleep(warmupSecs * 1000);
+    await sleep(warmupSecs * 1000);
     const cpu0 = this.#sampleCpu();
     this.#startMs = performance.now();
     const c0 = counter();
-    await _sleep(secs * 1000);
+    await sleep(secs * 1000);
     const c1 = counter();
     this.#endMs = performance.now();
     const cpu1 = this.#sampleCpu();

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { sleep } from "./sleep.ts";
+
 /** How to start a server. */
 export interface LaunchSpec {
   /** Executable (a name on PATH or a path). */
@@ -27,10 +29,6 @@ const STDERR_TAIL_BYTES = 4096;
 const START_TIMEOUT_MS = 20_000;
 /** Longest a server may take to exit after SIGTERM, ms. */
 const STOP_TIMEOUT_MS = 5_000;
-
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A running server; stop it with {@link ServerProcess.stop}. */
 export class ServerProcess {
@@ -102,7 +100,7 @@ export class ServerProcess {
         probe.close();
         return server;
       } catch {
-        await _sleep(50);
+        await sleep(50);
       }
     }
     await server.stop();
