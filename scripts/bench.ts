@@ -29,6 +29,7 @@ import {
 } from "./bench/report.ts";
 import { ServerProcess } from "./bench/server_process.ts";
 import {
+  bunBare,
   dante,
   findExecutable,
   microsocks,
@@ -38,6 +39,7 @@ import {
 } from "./bench/servers.ts";
 import type { Credentials } from "./bench/socks_client.ts";
 import { TargetProcess } from "./bench/target_process.ts";
+import { findBun } from "./bun.ts";
 import { findWorkload, type Workload, WORKLOADS } from "./bench/workloads.ts";
 
 const HELP = `deno task bench [options]
@@ -56,8 +58,11 @@ ${
   ).join("\n")
 }
   --servers LIST       comma list of socks5-deno, socks5-deno-exe, direct,
-                       microsocks, danted (default: all that are available;
-                       socks5-deno-exe is dist/socks5-deno, deno task build)
+                       microsocks, danted, bun-bare (default: all that are
+                       available but bun-bare; socks5-deno-exe is
+                       dist/socks5-deno, deno task build; bun-bare is the
+                       ceiling: a bare CONNECT relay on Bun's sockets,
+                       scripts/bench/bare_bun_relay.ts, on the pinned Bun)
   --log-level LEVEL    socks5-deno --log-level during the run (default warn:
                        the info access log costs a line per session)
   --json               print machine-readable results instead of the table
@@ -65,6 +70,9 @@ ${
 
 Default run: about 7-8 minutes with all four servers; --reps 1 --secs 2
 takes about 1.5 minutes.`;
+
+/** The opt-in ceiling (see scripts/bench/bare_bun_relay.ts). */
+const _BUN_BARE = "bun-bare";
 
 /** Credentials of the auth instances; loopback only, never a real secret. */
 const BENCH_CREDENTIALS: Credentials = { user: "bench", pass: "secret" };
@@ -129,9 +137,10 @@ function _parse(args: string[]): _Options | undefined {
     DIRECT,
     "microsocks",
     "danted",
+    _BUN_BARE,
   ];
   const servers = values.servers === undefined
-    ? known
+    ? known.filter((s) => s !== _BUN_BARE)
     : values.servers.split(",").map((s) => s.trim());
   for (const s of servers) {
     if (!known.includes(s)) {
@@ -184,6 +193,15 @@ function _resolveServers(
       } catch {
         notes.push(
           "socks5-deno-exe skipped: dist/socks5-deno not built (deno task build).",
+        );
+      }
+    } else if (name === _BUN_BARE) {
+      const bun = findBun();
+      if (bun) {
+        out.set(name, bunBare(bun, _path("./bench/bare_bun_relay.ts")));
+      } else {
+        notes.push(
+          "bun-bare skipped: the pinned Bun is not installed (deno task build installs it).",
         );
       }
     } else if (name === "microsocks") {

@@ -105,6 +105,21 @@ export function socks5DenoExe(
   };
 }
 
+/**
+ * The bare relay on Bun's sockets (`bare_bun_relay.ts`): the ceiling the
+ * executable is measured against, no auth.
+ *
+ * @param bun The pinned Bun.
+ * @param script Path of `bare_bun_relay.ts`.
+ */
+export function bunBare(bun: string, script: string): ServerKind {
+  return {
+    name: "bun-bare",
+    supportsAuth: false,
+    launch: (port) => ({ command: bun, args: [script, String(port)] }),
+  };
+}
+
 /** microsocks (https://github.com/rofl0r/microsocks): a thread per client. */
 export function microsocks(executable: string): ServerKind {
   return {
