@@ -85,12 +85,15 @@ export class FrameReader implements ExactReader, LineReader {
    * @returns The bytes.
    * @throws {UnexpectedEofError} When the stream ends first.
    */
-  async readExact(length: number): Promise<Uint8Array> {
-    _checkLength(length);
-    if (this.#end - this.#start < length) await this.#fill(length);
-    const out = this.#buffer.subarray(this.#start, this.#start + length);
-    this.#start += length;
-    return out;
+  readExact(length: number): Promise<Uint8Array> {
+    // Not an async function: most frames of a handshake are already
+    // buffered (one read fills the buffer), and those skip the async frame.
+    const invalid = _lengthError(length);
+    if (invalid) return Promise.reject(invalid);
+    if (this.#end - this.#start >= length) {
+      return Promise.resolve(this.#take(length));
+    }
+    return this.#fill(length).then(() => this.#take(length));
   }
 
   /**
@@ -102,10 +105,13 @@ export class FrameReader implements ExactReader, LineReader {
    * @returns The bytes; valid until the next call.
    * @throws {UnexpectedEofError} When the stream ends first.
    */
-  async peek(length: number): Promise<Uint8Array> {
-    _checkLength(length);
-    if (this.#end - this.#start < length) await this.#fill(length);
-    return this.#buffer.subarray(this.#start, this.#start + length);
+  peek(length: number): Promise<Uint8Array> {
+    const invalid = _lengthError(length);
+    if (invalid) return Promise.reject(invalid);
+    if (this.#end - this.#start >= length) {
+      return Promise.resolve(this.#view(length));
+    }
+    return this.#fill(length).then(() => this.#view(length));
   }
 
   /**
@@ -156,6 +162,16 @@ export class FrameReader implements ExactReader, LineReader {
     return rest;
   }
 
+  #view(length: number): Uint8Array {
+    return this.#buffer.subarray(this.#start, this.#start + length);
+  }
+
+  #take(length: number): Uint8Array {
+    const out = this.#view(length);
+    this.#start += length;
+    return out;
+  }
+
   async #fill(length: number): Promise<void> {
     if (length > this.#buffer.length) {
       // Only readLine asks for more than the capacity; keep what is buffered.
@@ -190,8 +206,9 @@ export class FrameReader implements ExactReader, LineReader {
   }
 }
 
-function _checkLength(length: number): void {
-  if (!Number.isInteger(length) || length < 1 || length > _CAPACITY) {
-    throw new RangeError(`Frame length must be 1-${_CAPACITY}, got ${length}`);
+function _lengthError(length: number): RangeError | null {
+  if (Number.isInteger(length) && length >= 1 && length <= _CAPACITY) {
+    return null;
   }
+  return new RangeError(`Frame length must be 1-${_CAPACITY}, got ${length}`);
 }

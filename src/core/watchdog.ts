@@ -68,11 +68,19 @@ export class Watchdog {
       this.unwatch(item);
       return;
     }
-    this.#entries.set(item, {
-      timeout: timeoutMs,
-      progress: item.progress(),
-      since: Date.now(),
-    });
+    // A session re-arms its deadline at each stage: the entry is reused.
+    const entry = this.#entries.get(item);
+    if (entry) {
+      entry.timeout = timeoutMs;
+      entry.progress = item.progress();
+      entry.since = Date.now();
+    } else {
+      this.#entries.set(item, {
+        timeout: timeoutMs,
+        progress: item.progress(),
+        since: Date.now(),
+      });
+    }
     this.#timer ??= setInterval(() => this.#tick(), this.#period);
   }
 

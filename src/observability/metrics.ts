@@ -435,6 +435,8 @@ export class MemoryMetrics implements Metrics {
 
   #key(name: CounterName, labels: LabelsArgument | undefined): string {
     const names = METRIC_FAMILIES[name].labels;
+    // The common unlabelled call builds no label object.
+    if (labels === undefined && names.length === 0) return name;
     const given = _labelsOf(name, labels);
     if (names.length === 0) return name;
     let key = name;

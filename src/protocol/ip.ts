@@ -12,31 +12,44 @@
  * @returns The four address bytes, or `null` when `text` is not one.
  */
 export function parseIPv4(text: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  return _scanIPv4(text, out) ? out : null;
+}
+
+/**
+ * Whether `text` is a dotted-quad IPv4 literal, without building its bytes:
+ * the family and canonical-form checks run several times per session.
+ */
+function _isIPv4(text: string): boolean {
+  return _scanIPv4(text, null);
+}
+
+function _scanIPv4(text: string, out: Uint8Array | null): boolean {
   // A hand-written scan: this runs several times per session (request,
   // reply, logs), where split() and a regular expression per part showed up
   // in profiles.
-  if (text.length < 7 || text.length > 15) return null;
-  const out = new Uint8Array(4);
+  if (text.length < 7 || text.length > 15) return false;
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i <= text.length; i++) {
     const code = i < text.length ? text.charCodeAt(i) : 46; // "." ends it
     if (code === 46) {
-      if (digits === 0 || part > 3) return null;
-      out[part++] = value;
+      if (digits === 0 || part > 3) return false;
+      if (out) out[part] = value;
+      part++;
       value = 0;
       digits = 0;
     } else if (code >= 48 && code <= 57) {
       // Leading zeros are rejected because some resolvers read them as octal.
-      if (digits === 1 && value === 0) return null;
+      if (digits === 1 && value === 0) return false;
       value = value * 10 + (code - 48);
-      if (++digits > 3 || value > 255) return null;
+      if (++digits > 3 || value > 255) return false;
     } else {
-      return null;
+      return false;
     }
   }
-  return part === 4 ? out : null;
+  return part === 4;
 }
 
 /**
@@ -136,7 +149,7 @@ export type IpFamily = 4 | 6;
  * @returns 4, 6, or `null` for a domain name.
  */
 export function ipFamily(text: string): IpFamily | null {
-  if (parseIPv4(text)) return 4;
+  if (_isIPv4(text)) return 4;
   if (parseIPv6(text)) return 6;
   return null;
 }
@@ -152,7 +165,7 @@ export function ipFamily(text: string): IpFamily | null {
 export function canonicalIp(text: string): string {
   // parseIPv4 accepts only the canonical form (four decimal parts, no
   // leading zeros), so a literal it accepts is returned as it is.
-  if (parseIPv4(text)) return text;
+  if (_isIPv4(text)) return text;
   const v6 = parseIPv6(text);
   if (!v6) return text;
   if (isV4Mapped(v6)) return formatIPv4(v6.subarray(12));
