@@ -84,7 +84,7 @@ export function relay(
     closeQuietly(target);
   };
   const spliced = _trySplice(client, target, options);
-  if (spliced) return spliced.catch(() => {}).then(closeBoth);
+  if (spliced) return spliced.then(closeBoth, closeBoth);
   return _loops(client, target, options).then(closeBoth);
 }
 

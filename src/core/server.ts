@@ -839,10 +839,13 @@ class _Server implements Socks5Server {
       }
       const session = new Session(conn, context);
       this.#sessions.add(session);
-      session.run().finally(() => {
+      // then(end, end) rather than finally(end), which wraps `end` in two
+      // more functions and a promise per session.
+      const end = () => {
         this.#sessions.delete(session);
         if (this.#sessions.size === 0) this.#drained?.();
-      });
+      };
+      session.run().then(end, end);
     }
   }
 

@@ -37,7 +37,7 @@ import {
   SocksError,
   UnexpectedEofError,
 } from "../protocol/errors.ts";
-import type { RateLimit } from "../policy/limits.ts";
+import type { RateLimit, SessionLease } from "../policy/limits.ts";
 import type { RuleRequest, Ruleset } from "../policy/ruleset.ts";
 import { canonicalIp } from "../protocol/ip.ts";
 import { NetError } from "../runtime/net_error.ts";
@@ -119,6 +119,8 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   #controller = new AbortController();
   #owned = new Set<{ close(): void }>();
   #onExpire: (() => void) | null = null;
+  /** The session's place under the session limits, released at its end. */
+  #lease: SessionLease | null = null;
   #timedOut = false;
 
   /**
@@ -204,13 +206,15 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
   /** {@linkcode Watched}: runs the current stage's timeout action. */
   expire(): void {
     this.#timedOut = true;
-    this.#onExpire?.();
+    if (this.#onExpire) this.#onExpire();
+    else this.terminate();
   }
 
   /** {@linkcode CommandContext}: arms the session's deadline. */
   deadline(timeoutMs: number, onExpire?: () => void): void {
     this.#timedOut = false;
-    this.#onExpire = onExpire ?? (() => this.terminate());
+    // No action given: terminate (see expire()), without a closure per call.
+    this.#onExpire = onExpire ?? null;
     this.#server.watchdog.watch(this, timeoutMs);
   }
 
@@ -234,6 +238,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     );
     closeQuietly(this.#conn);
     for (const resource of this.#owned) closeQuietly(resource);
+    this.#lease?.release();
   }
 
   /**
@@ -258,6 +263,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       this.#server.watchdog.unwatch(this);
       closeQuietly(this.#conn);
       for (const resource of this.#owned) closeQuietly(resource);
+      this.#lease?.release();
       metrics.adjust("sessions_active", -1);
       this.#countEnd();
       this.#accessLog(failure);
@@ -420,7 +426,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
           : "Too many sessions from this client",
       );
     }
-    this.own({ close: () => lease.release() });
+    this.#lease = lease;
     if (server.limits.shapesTraffic) {
       const rates = server.limits.sessionRates(accepted.user);
       this.upLimit = rates.up;

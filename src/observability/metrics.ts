@@ -236,6 +236,9 @@ interface _Histogram {
 
 const _SEP = "\u0000";
 
+/** One level of the series-key cache: label value to next level or key. */
+type _KeyNode = Map<string, _KeyNode | string>;
+
 /**
  * In-memory metrics: read them with {@linkcode MemoryMetrics.get}, expose
  * them with {@linkcode MemoryMetrics.toPrometheus}, merge several with
@@ -253,6 +256,13 @@ export class MemoryMetrics implements Metrics {
   #values = new Map<string, number>();
   #histograms = new Map<HistogramName, _Histogram>();
   #users = new Set<string>();
+  /**
+   * Series keys already built, by metric and then label value in family
+   * order: a session counts the same few label sets every time, and a key
+   * found here is one short lookup per label instead of a concatenated
+   * string to flatten and hash. Bounded like the series themselves.
+   */
+  #keys = new Map<string, _KeyNode>();
   #maxUsers: number;
 
   /**
@@ -439,13 +449,28 @@ export class MemoryMetrics implements Metrics {
     if (labels === undefined && names.length === 0) return name;
     const given = _labelsOf(name, labels);
     if (names.length === 0) return name;
-    let key = name;
-    for (const label of names) {
-      let value = given[label] ?? "";
-      if (label === "user") value = this.#userLabel(value);
-      key += _SEP + value;
+    let node = this.#keys.get(name);
+    if (!node) this.#keys.set(name, node = new Map());
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = this.#labelValue(given, names[i]!);
+      let next = node.get(value) as _KeyNode | undefined;
+      if (next === undefined) node.set(value, next = new Map());
+      node = next;
+    }
+    const value = this.#labelValue(given, names[last]!);
+    let key = node.get(value) as string | undefined;
+    if (key === undefined) {
+      key = name;
+      for (const label of names) key += _SEP + this.#labelValue(given, label);
+      node.set(value, key);
     }
     return key;
+  }
+
+  #labelValue(given: MetricLabels, label: string): string {
+    const value = given[label] ?? "";
+    return label === "user" ? this.#userLabel(value) : value;
   }
 
   #userLabel(user: string): string {

@@ -70,12 +70,14 @@ export function dialFrom(
   }
   return dialAny(
     (hostname, port, attempt) =>
-      network.connect({
-        hostname,
-        port,
-        signal: attempt,
-        ...(source !== null ? { localAddress: source } : {}),
-      }),
+      source !== null
+        ? network.connect({
+          hostname,
+          port,
+          signal: attempt,
+          localAddress: source,
+        })
+        : network.connect({ hostname, port, signal: attempt }),
     usable,
     port,
     { signal },

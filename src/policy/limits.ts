@@ -48,6 +48,9 @@ export interface SessionLease {
   release(): void;
 }
 
+/** The lease of a session that no limit counts: releasing it does nothing. */
+const _FREE_LEASE: SessionLease = Object.freeze({ release() {} });
+
 /**
  * A token bucket holds at most a quarter second of traffic, so a transfer
  * of N bytes at R bytes/s takes at least N/R − 0.25 s.
@@ -142,6 +145,8 @@ export class Limits {
       }
       held.push(slot);
     }
+    // Nothing counted (no session limits): one shared lease, no closure.
+    if (held.length === 0) return _FREE_LEASE;
     let released = false;
     return {
       release() {

@@ -204,11 +204,10 @@ export class BunConnection implements Connection {
       };
       this.#splice = { peer, counter: counters.up, done };
       peer.#splice = { peer: this, counter: counters.down, done };
-      for (const side of [this, peer]) side.#flushQueueToPeer();
-      for (const side of [this, peer]) {
-        if (side.#eof || side.#closed) side.#spliceEof();
-        else if (!side.#splice!.peer.#owed) side.#resume();
-      }
+      this.#flushQueueToPeer();
+      peer.#flushQueueToPeer();
+      this.#startSplicing();
+      peer.#startSplicing();
       this.#checkSpliceDone();
     });
   }
@@ -338,10 +337,18 @@ export class BunConnection implements Connection {
 
   /** Hands the bytes the handshake left queued to the peer. */
   #flushQueueToPeer(): void {
+    // Usually nothing is queued: no array is replaced then.
+    if (this.#queue.length === 0) return;
     const chunks = this.#queue;
     this.#queue = [];
     this.#queued = 0;
     for (const chunk of chunks) this.#relay(chunk);
+  }
+
+  /** Starts this direction: an ended input forwards its FIN, a live one reads. */
+  #startSplicing(): void {
+    if (this.#eof || this.#closed) this.#spliceEof();
+    else if (!this.#splice!.peer.#owed) this.#resume();
   }
 
   /** Relays one chunk read from this socket to the peer. */

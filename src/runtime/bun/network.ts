@@ -35,23 +35,28 @@ export const bunNetwork: Network = {
     }
   },
 
-  async connect(options: ConnectOptions): Promise<Connection> {
+  connect(options: ConnectOptions): Promise<Connection> {
+    // Not an async function, and no object spread: this runs once per
+    // CONNECT, and each async frame and copied object is paid per session.
     const { signal } = options;
-    signal?.throwIfAborted();
-    const connecting = Bun.connect<BunConnection>({
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const connectOptions: BunConnectOptions = {
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       socket: _CONNECT_HANDLERS,
-    });
-    let socket: BunTcpSocket<BunConnection>;
-    try {
-      socket = signal ? await _raceAbort(connecting, signal) : await connecting;
-    } catch (error) {
-      throw signal?.aborted ? signal.reason : toNetError(error);
+    };
+    if (options.localAddress) {
+      connectOptions.localAddress = options.localAddress;
     }
-    return socket.data;
+    let connecting: Promise<BunTcpSocket<BunConnection>>;
+    try {
+      connecting = Bun.connect<BunConnection>(connectOptions);
+    } catch (error) {
+      return Promise.reject(toNetError(error));
+    }
+    if (!signal) return connecting.then(_connectionOf, _connectFailed);
+    return _raceAbort(connecting, signal);
   },
 
   listenDatagram(options: DatagramOptions): Promise<DatagramSocket> {
@@ -65,6 +70,17 @@ const _CONNECT_HANDLERS: BunSocketHandler<BunConnection> = {
   open: (socket) => void new BunConnection(socket),
 };
 
+/** The options `Bun.connect` takes, as this adapter passes them. */
+type BunConnectOptions = Parameters<typeof Bun.connect<BunConnection>>[0];
+
+function _connectionOf(socket: BunTcpSocket<BunConnection>): Connection {
+  return socket.data;
+}
+
+function _connectFailed(error: unknown): never {
+  throw toNetError(error);
+}
+
 /**
  * Bun.connect cannot be cancelled: an abort rejects at once, and a socket
  * that opens afterwards is closed.
@@ -72,17 +88,17 @@ const _CONNECT_HANDLERS: BunSocketHandler<BunConnection> = {
 function _raceAbort(
   connecting: Promise<BunTcpSocket<BunConnection>>,
   signal: AbortSignal,
-): Promise<BunTcpSocket<BunConnection>> {
+): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     connecting.then((socket) => {
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) socket.data.close();
-      else resolve(socket);
+      else resolve(socket.data);
     }, (error) => {
       signal.removeEventListener("abort", onAbort);
-      reject(error);
+      reject(signal.aborted ? signal.reason : toNetError(error));
     });
   });
 }
