@@ -6,6 +6,8 @@
  */
 
 import { relay } from "../core/relay.ts";
+import type { NetAddress } from "../runtime/transport.ts";
+import type { OutboundRequest } from "../outbound/outbound.ts";
 import type { CommandContext } from "./context.ts";
 
 /**
@@ -26,15 +28,7 @@ export async function handleConnect(context: CommandContext): Promise<void> {
   const started = performance.now();
   const target = context.own(
     await context.outbound.connect(
-      {
-        rule: context.request,
-        // A getter: a CONNECT seldom needs it, and asking costs system calls.
-        get local() {
-          return context.local;
-        },
-        via: context.request.via,
-        source: context.request.source,
-      },
+      new _ConnectRequest(context),
       context.signal,
     ),
   );
@@ -51,4 +45,27 @@ export async function handleConnect(context: CommandContext): Promise<void> {
     downLimit: context.downLimit,
     clientPrefix: context.leftover,
   });
+}
+
+/**
+ * The outbound request of a CONNECT. `local` is a getter because a CONNECT
+ * seldom needs it and asking costs system calls; on a class it is defined
+ * once, not built into an object literal per session.
+ */
+class _ConnectRequest implements OutboundRequest {
+  readonly rule: OutboundRequest["rule"];
+  readonly via: OutboundRequest["via"];
+  readonly source: OutboundRequest["source"];
+  #context: CommandContext;
+
+  constructor(context: CommandContext) {
+    this.#context = context;
+    this.rule = context.request;
+    this.via = context.request.via;
+    this.source = context.request.source;
+  }
+
+  get local(): NetAddress {
+    return this.#context.local;
+  }
 }
