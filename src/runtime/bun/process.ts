@@ -30,8 +30,10 @@ import { parseMaxOpenFiles } from "../proc_limits.ts";
  */
 export const isCompiled: boolean = Bun.main.startsWith("/$bunfs/");
 
+const _encoder = new TextEncoder();
+
 function _writeAll(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = _encoder.encode(text);
   let written = 0;
   while (written < bytes.length) {
     written += writeSync(fd, bytes, written);

@@ -50,7 +50,13 @@ _hideYamlDebugSwitches();
 export const denoProcess: ProcessHost = {
   programName: "deno run --allow-net main.ts",
   writeStdout(text) {
-    Deno.stdout.writeSync(_encoder.encode(text));
+    // A write may take only part of the bytes (a full pipe): loop, as for
+    // stderr, or long output such as --help would be cut short.
+    const bytes = _encoder.encode(text);
+    let written = 0;
+    while (written < bytes.length) {
+      written += Deno.stdout.writeSync(bytes.subarray(written));
+    }
   },
   writeStderr(text) {
     try {
