@@ -36,8 +36,8 @@ interface _Side {
   finPending: boolean;
 }
 
-function _side(): _Side {
-  return { peer: null, input: null, stage: 0, owed: null, finPending: false };
+function _side(stage: number): _Side {
+  return { peer: null, input: null, stage, owed: null, finPending: false };
 }
 
 function _join(a: Uint8Array | null, b: Uint8Array): Uint8Array {
@@ -177,8 +177,7 @@ const _RELAY: BunSocketHandler<_Side> = {
 const _TARGET: BunSocketHandler<_Side> = {
   ..._RELAY,
   open(socket) {
-    socket.data = _side();
-    socket.data.stage = 2;
+    socket.data = _side(2);
     socket.setNoDelay(true);
   },
   connectError() {
@@ -199,7 +198,7 @@ if (import.meta.main) {
     socket: {
       ..._RELAY,
       open(socket) {
-        socket.data = _side();
+        socket.data = _side(0);
         socket.setNoDelay(true);
       },
     },

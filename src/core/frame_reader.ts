@@ -86,14 +86,7 @@ export class FrameReader implements ExactReader, LineReader {
    * @throws {UnexpectedEofError} When the stream ends first.
    */
   readExact(length: number): Promise<Uint8Array> {
-    // Not an async function: most frames of a handshake are already
-    // buffered (one read fills the buffer), and those skip the async frame.
-    const invalid = _lengthError(length);
-    if (invalid) return Promise.reject(invalid);
-    if (this.#end - this.#start >= length) {
-      return Promise.resolve(this.#take(length));
-    }
-    return this.#fill(length).then(() => this.#take(length));
+    return this.#frame(length, true);
   }
 
   /**
@@ -106,12 +99,7 @@ export class FrameReader implements ExactReader, LineReader {
    * @throws {UnexpectedEofError} When the stream ends first.
    */
   peek(length: number): Promise<Uint8Array> {
-    const invalid = _lengthError(length);
-    if (invalid) return Promise.reject(invalid);
-    if (this.#end - this.#start >= length) {
-      return Promise.resolve(this.#view(length));
-    }
-    return this.#fill(length).then(() => this.#view(length));
+    return this.#frame(length, false);
   }
 
   /**
@@ -162,13 +150,23 @@ export class FrameReader implements ExactReader, LineReader {
     return rest;
   }
 
-  #view(length: number): Uint8Array {
-    return this.#buffer.subarray(this.#start, this.#start + length);
+  /**
+   * The next `length` bytes, consumed or not. Not an async function: most
+   * frames of a handshake are already buffered (one read fills the
+   * buffer), and those skip the async frame.
+   */
+  #frame(length: number, consume: boolean): Promise<Uint8Array> {
+    const invalid = _lengthError(length);
+    if (invalid) return Promise.reject(invalid);
+    if (this.#end - this.#start >= length) {
+      return Promise.resolve(this.#slice(length, consume));
+    }
+    return this.#fill(length).then(() => this.#slice(length, consume));
   }
 
-  #take(length: number): Uint8Array {
-    const out = this.#view(length);
-    this.#start += length;
+  #slice(length: number, consume: boolean): Uint8Array {
+    const out = this.#buffer.subarray(this.#start, this.#start + length);
+    if (consume) this.#start += length;
     return out;
   }
 

@@ -236,6 +236,11 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
     this.#controller.abort(
       new DOMException("Session terminated", "AbortError"),
     );
+    this.#releaseAll();
+  }
+
+  /** Closes the connection and everything owned, and gives the lease back. */
+  #releaseAll(): void {
     closeQuietly(this.#conn);
     for (const resource of this.#owned) closeQuietly(resource);
     this.#lease?.release();
@@ -261,9 +266,7 @@ export class Session implements Watched, CommandContext, HandshakeProgress {
       await this.#fail(failure);
     } finally {
       this.#server.watchdog.unwatch(this);
-      closeQuietly(this.#conn);
-      for (const resource of this.#owned) closeQuietly(resource);
-      this.#lease?.release();
+      this.#releaseAll();
       metrics.adjust("sessions_active", -1);
       this.#countEnd();
       this.#accessLog(failure);

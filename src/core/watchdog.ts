@@ -69,18 +69,13 @@ export class Watchdog {
       return;
     }
     // A session re-arms its deadline at each stage: the entry is reused.
-    const entry = this.#entries.get(item);
-    if (entry) {
-      entry.timeout = timeoutMs;
-      entry.progress = item.progress();
-      entry.since = Date.now();
-    } else {
-      this.#entries.set(item, {
-        timeout: timeoutMs,
-        progress: item.progress(),
-        since: Date.now(),
-      });
+    let entry = this.#entries.get(item);
+    if (!entry) {
+      this.#entries.set(item, entry = { timeout: 0, progress: 0, since: 0 });
     }
+    entry.timeout = timeoutMs;
+    entry.progress = item.progress();
+    entry.since = Date.now();
     this.#timer ??= setInterval(() => this.#tick(), this.#period);
   }
 

@@ -11,6 +11,7 @@ import {
   serverTest,
 } from "../_helpers/server_commands.ts";
 import { echoTarget } from "../_helpers/targets.ts";
+import { watchStderr } from "../_helpers/stderr_watch.ts";
 
 serverTest({
   name: "main() exits 2 with one line naming the bad flag",
@@ -92,25 +93,9 @@ async function spawnUntil(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  /** Reads stderr until `wanted` appears in it; false at EOF. */
-  const until = async (wanted: string) => {
-    while (!text.includes(wanted)) {
-      const { value, done } = await lines.read();
-      if (done) return false;
-      text += value;
-    }
-    return true;
-  };
-  await until(marker);
-  /** Sends SIGTERM, drains stderr and returns the exit code. */
-  const stop = async () => {
-    child.kill("SIGTERM");
-    while (!(await lines.read()).done) { /* drain until the process exits */ }
-    return (await child.status).code;
-  };
-  return { text, stop, until, child, all: () => text };
+  const stderr = watchStderr(child);
+  await stderr.until(marker);
+  return { text: stderr.text(), stop: stderr.stop, until: stderr.until, child };
 }
 
 serverTest({
@@ -233,13 +218,10 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes('"workers started"')) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
+    const stderr = watchStderr(child);
+    await stderr.until('"workers started"');
+    const text = stderr.text();
+    let code;
     try {
       const port = Number(/"address":"[^"]+:(\d+)"/.exec(text)![1]);
       const { conn } = await connect(
@@ -251,10 +233,9 @@ Deno.test({
       assert.equal(await client.readHex(2), "11 22");
       client.close();
     } finally {
-      child.kill("SIGTERM");
-      while (!(await lines.read()).done) { /* drain */ }
+      code = await stderr.stop();
     }
-    assert.equal((await child.status).code, 0, text);
+    assert.equal(code, 0, text);
   },
 });
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { findBun } from "../../scripts/bun.ts";
 import { hex, portHex, RawClient, toHex } from "../_helpers/raw_client.ts";
 import { REQUIRE_ALL } from "../_helpers/server_commands.ts";
+import { watchStderr } from "../_helpers/stderr_watch.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
 
 // The benchmark's ceiling must be a real relay, or the ratios to it lie.
@@ -12,13 +13,9 @@ const RELAY = fileURLToPath(
   new URL("../../scripts/bench/bare_bun_relay.ts", import.meta.url),
 );
 
-/** Starts the bare relay on a free port; resolves with the process and port. */
+/** Starts the bare relay on a free port; stops it when disposed. */
 async function _startRelay(): Promise<
-  {
-    process: Deno.ChildProcess;
-    port: number;
-    [Symbol.asyncDispose](): Promise<void>;
-  }
+  { port: number; [Symbol.asyncDispose](): Promise<void> }
 > {
   const child = new Deno.Command(bun!, {
     args: [RELAY, "0"],
@@ -26,26 +23,18 @@ async function _startRelay(): Promise<
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`relay exited before listening: ${text}`);
-    text += value;
-    const match = /listening 127\.0\.0\.1:(\d+)/.exec(text);
-    if (match) {
-      reader.releaseLock();
-      return {
-        process: child,
-        port: Number(match[1]),
-        async [Symbol.asyncDispose]() {
-          child.kill("SIGTERM");
-          await child.status;
-          await child.stderr.cancel().catch(() => {});
-        },
-      };
-    }
+  const stderr = watchStderr(child);
+  const listening = /listening 127\.0\.0\.1:(\d+)\n/;
+  if (!(await stderr.until(listening))) {
+    await child.status;
+    throw new Error(`relay exited before listening: ${stderr.text()}`);
   }
+  return {
+    port: Number(listening.exec(stderr.text())![1]),
+    async [Symbol.asyncDispose]() {
+      await stderr.stop();
+    },
+  };
 }
 
 Deno.test({

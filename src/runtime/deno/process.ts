@@ -46,25 +46,28 @@ function _hideYamlDebugSwitches(): void {
 
 _hideYamlDebugSwitches();
 
+/**
+ * Writes all of `text`: a write may take only part of the bytes (a full
+ * pipe), and long output such as --help must not be cut short.
+ */
+function _writeAll(
+  sink: { writeSync(bytes: Uint8Array): number },
+  text: string,
+): void {
+  const bytes = _encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += sink.writeSync(bytes.subarray(written));
+  }
+}
+
 /** The Deno process, as the program sees it. */
 export const denoProcess: ProcessHost = {
   programName: "deno run --allow-net main.ts",
-  writeStdout(text) {
-    // A write may take only part of the bytes (a full pipe): loop, as for
-    // stderr, or long output such as --help would be cut short.
-    const bytes = _encoder.encode(text);
-    let written = 0;
-    while (written < bytes.length) {
-      written += Deno.stdout.writeSync(bytes.subarray(written));
-    }
-  },
+  writeStdout: (text) => _writeAll(Deno.stdout, text),
   writeStderr(text) {
     try {
-      const bytes = _encoder.encode(text);
-      let written = 0;
-      while (written < bytes.length) {
-        written += Deno.stderr.writeSync(bytes.subarray(written));
-      }
+      _writeAll(Deno.stderr, text);
     } catch {
       // stderr is gone (closed pipe): nothing useful left to do with it.
     }
@@ -78,12 +81,7 @@ export const denoProcess: ProcessHost = {
     });
     return {
       write(text) {
-        if (file === null) return;
-        const bytes = _encoder.encode(text);
-        let written = 0;
-        while (written < bytes.length) {
-          written += file.writeSync(bytes.subarray(written));
-        }
+        if (file !== null) _writeAll(file, text);
       },
       close() {
         file?.close();
