@@ -14,6 +14,8 @@
  * @module
  */
 
+import { sleep } from "./wait.ts";
+
 /** The realm every test uses. */
 export const REALM = "SOCKS.TEST";
 
@@ -195,7 +197,7 @@ export class TestKdc implements AsyncDisposable {
         conn.close();
         return;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
     }
     const log = await Deno.readTextFile(`${this.dir}/kdc.log`).catch(() => "");

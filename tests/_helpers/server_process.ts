@@ -12,6 +12,7 @@ import {
   REPO_ROOT,
   type ServerCommand,
 } from "./server_commands.ts";
+import { settleWithin } from "./wait.ts";
 
 export { REPO_ROOT };
 
@@ -301,7 +302,7 @@ export class ServerProcess implements AsyncDisposable {
     } catch {
       // Already exited (its status may not have been read yet).
     }
-    const status = await _withTimeout(this.#child.status, STOP_TIMEOUT_MS);
+    const status = await settleWithin(this.#child.status, STOP_TIMEOUT_MS);
     if (status === undefined) {
       await this.#kill();
       throw new Error(
@@ -440,19 +441,4 @@ function _matches(session: SessionLog, query: SessionQuery): boolean {
     if (port !== query.destination.port) return false;
   }
   return true;
-}
-
-async function _withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

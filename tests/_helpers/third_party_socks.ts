@@ -11,6 +11,7 @@
 import { freePort } from "../../scripts/bench/free_port.ts";
 import { findExecutable } from "../../scripts/bench/servers.ts";
 import { REQUIRE_ALL } from "./server_commands.ts";
+import { eventually } from "./wait.ts";
 
 /** A third-party server process on 127.0.0.1. */
 export interface ThirdPartySocks extends AsyncDisposable {
@@ -114,22 +115,19 @@ async function _start(
     await reading;
     if (configFile !== null) await Deno.remove(configFile).catch(() => {});
   };
-  // Ready once it accepts a connection; bounded in attempts and time.
-  const deadline = Date.now() + 10_000;
-  for (let attempt = 0;; attempt++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch (error) {
-      if (attempt >= 500 || Date.now() > deadline) {
-        await stop();
-        throw new Error(
-          `${program} did not accept on port ${port}: ${error}\n${text}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  // Ready once it accepts a connection; bounded in polls and time.
+  try {
+    await eventually(
+      async () => {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      },
+      () => `${program} accepting on port ${port}\n${text}`,
+      { every: 20 },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return {
     port,

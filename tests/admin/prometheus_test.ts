@@ -14,6 +14,7 @@ import { findExecutable } from "../e2e/_client_tool.ts";
 import { serverTest } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
+import { eventually } from "../_helpers/wait.ts";
 
 const PROMETHEUS = findExecutable("prometheus", "apt-get install prometheus");
 const PROMTOOL = findExecutable("promtool", "apt-get install prometheus");
@@ -40,20 +41,14 @@ async function until(
   promql: string,
   done: (result: Awaited<ReturnType<typeof query>>) => boolean,
 ): Promise<Awaited<ReturnType<typeof query>>> {
-  const deadline = Date.now() + WAIT_MS;
   let last: Awaited<ReturnType<typeof query>> = [];
-  while (Date.now() < deadline) {
-    try {
-      last = await query(base, promql);
-      if (done(last)) return last;
-    } catch {
-      // Prometheus is still starting.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(
-    `${promql}: still ${JSON.stringify(last)} after ${WAIT_MS} ms`,
+  // A query that throws is Prometheus still starting: polled again.
+  await eventually(
+    async () => done(last = await query(base, promql)),
+    () => `${promql}: still ${JSON.stringify(last)}`,
+    { ms: WAIT_MS, every: 250 },
   );
+  return last;
 }
 
 serverTest({

@@ -15,6 +15,7 @@ import { assertSucceeded, runCommand } from "../e2e/_run_command.ts";
 import { serverTest } from "../_helpers/server_commands.ts";
 import { REPO_ROOT, ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 const chromium = findExecutable("chromium", "apt-get install chromium");
 const PASSWORD = "correct horse battery";
@@ -115,7 +116,7 @@ serverTest({
     // (the admin listener samples every 2 s): bounded, 10 rounds.
     for (let i = 0; i < 10; i++) {
       await echo(alice, 32 * 1024);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
     const profile = await Deno.makeTempDir({ prefix: "socks5-status-page-" });
     try {

@@ -12,6 +12,7 @@ import { SocksError } from "../../src/protocol/errors.ts";
 import { serverTest, withDenoFlags } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget } from "../_helpers/targets.ts";
+import { eventually } from "../_helpers/wait.ts";
 
 const WAIT_MS = 10_000;
 
@@ -31,15 +32,16 @@ async function sessionLines(
   path: string,
   count: number,
 ): Promise<Array<Record<string, unknown>>> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const found = (await lines(path)).filter((l) => l.msg === "session");
-    if (found.length >= count) return found;
-    if (Date.now() > deadline) {
-      throw new Error(`${path}: ${found.length} of ${count} session lines`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let found: Array<Record<string, unknown>> = [];
+  await eventually(
+    async () => {
+      found = (await lines(path)).filter((l) => l.msg === "session");
+      return found.length >= count;
+    },
+    () => `${path}: ${found.length} of ${count} session lines`,
+    { ms: WAIT_MS, every: 50 },
+  );
+  return found;
 }
 
 async function echoOnce(

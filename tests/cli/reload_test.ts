@@ -12,6 +12,7 @@ import type { Connection } from "../../src/mod.ts";
 import { serverTest } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
+import { eventually } from "../_helpers/wait.ts";
 
 /** A temporary directory with a config file and a users file. */
 async function configDir(): Promise<
@@ -93,19 +94,14 @@ async function reloadedTo(
   server: ServerProcess,
   generation: number,
 ): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (
-    !server.events.some((e) =>
-      e.msg === "reloaded" && e.generation === generation
-    )
-  ) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `no reload to generation ${generation}\n${server.log.slice(-2000)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(
+    () =>
+      server.events.some((e) =>
+        e.msg === "reloaded" && e.generation === generation
+      ),
+    () => `reload to generation ${generation}\n${server.log.slice(-2000)}`,
+    { ms: 20_000, every: 20 },
+  );
 }
 
 const _RULES = (name: string) =>

@@ -5,24 +5,17 @@ import { toSocksAddress } from "../../src/protocol/address.ts";
 import { hex, ipv4Hex, RawClient, toHex } from "../_helpers/raw_client.ts";
 import { udpEchoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
+import { settleWithin } from "../_helpers/wait.ts";
 
 /** Receives one datagram or `null` after `ms`. */
 async function receiveWithin(
   socket: { receive(buffer: Uint8Array): Promise<[Uint8Array, unknown]> },
   ms: number,
 ): Promise<Uint8Array | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) =>
-    timer = setTimeout(() => resolve(null), ms)
+  const received = socket.receive(new Uint8Array(65_536)).then(([data]) =>
+    data.slice()
   );
-  try {
-    return await Promise.race([
-      socket.receive(new Uint8Array(65_536)).then(([data]) => data.slice()),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return (await settleWithin(received, ms)) ?? null;
 }
 
 Deno.test("handleUdpAssociate() relays to IPv4, IPv6 and domain destinations with headers", async (t) => {

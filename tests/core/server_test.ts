@@ -4,6 +4,7 @@ import { serve } from "../../src/mod.ts";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 Deno.test("serve() refuses a non-loopback address without authentication", async (t) => {
   for (const hostname of ["0.0.0.0", "::"]) {
@@ -83,7 +84,7 @@ Deno.test("shutdown() stops accepting, lets sessions drain, then resolves finish
   assert.equal(await client.readHex(2), "0a 0b");
   let done = false;
   finished.then(() => done = true);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   assert.equal(done, false);
 
   await client.conn.closeWrite();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Watchdog, type Watched } from "../../src/core/watchdog.ts";
 import { trackTimers } from "../_helpers/timers.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 const PERIOD = 5;
 const TIMEOUT = 20;
@@ -93,7 +94,7 @@ Deno.test("Watchdog keeps its interval across unwatch() and stops it on the next
   dog.watch(second, 10_000);
   assert.equal(timers.pending(), 1);
   dog.unwatch(second);
-  await new Promise((resolve) => setTimeout(resolve, PERIOD * 4));
+  await sleep(PERIOD * 4);
   assert.equal(timers.pending(), 0);
   assert.equal(first.expiries() + second.expiries(), 0);
 });
@@ -131,7 +132,7 @@ Deno.test("Watchdog.watch() stops watching when the timeout is 0 or not finite",
       // expires, and the interval stops at its next check.
       dog.watch(watched, 10_000);
       dog.watch(watched, timeout);
-      await new Promise((resolve) => setTimeout(resolve, PERIOD * 4));
+      await sleep(PERIOD * 4);
       assert.equal(timers.pending(), 0);
       assert.equal(watched.expiries(), 0);
     });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { settleWithin } from "../_helpers/wait.ts";
 import { runCommand } from "./_run_command.ts";
 
 /** A running sshd; stop it with `await using` or {@link SshdTarget.close}. */
@@ -138,9 +139,7 @@ async function _spawn(
     }
     resolve(false); // stderr closed: sshd exited
   })();
-  const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
-  const ok = await ready;
-  clearTimeout(timer);
+  const ok = (await settleWithin(ready, START_TIMEOUT_MS)) ?? false;
   if (ok) {
     // Keep draining stderr in the background; close() awaits it.
     _readers.set(child, reading);

@@ -30,6 +30,7 @@ import { findExecutable, findPythonWith } from "./_client_tool.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
 import { startTcpEcho } from "./_tcp_targets.ts";
 import { startUdpEcho } from "./_udp_echo_target.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 const MISSING = kdcMissing();
 const IGNORE = MISSING !== null && !KDC_REQUIRED;
@@ -432,7 +433,7 @@ serverTest({
     await t.step("an expired ticket is answered 01 ff", async () => {
       // Time must pass: the ticket lives 3 s, the acceptor allows 1 s skew.
       const wait = bobIssued + 5_000 - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
       using client = await raw();
       const frame = new Uint8Array(4 + bobToken.length);
       frame.set([1, 1, bobToken.length >> 8, bobToken.length & 0xff]);

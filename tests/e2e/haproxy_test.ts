@@ -13,6 +13,7 @@ import { findExecutable } from "./_client_tool.ts";
 import { HELLO_BODY, startHttpTarget } from "./_http_target.ts";
 import { assertSucceeded, runCommand } from "./_run_command.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
+import { eventually } from "../_helpers/wait.ts";
 
 const haproxy = findExecutable("haproxy", "apt-get install haproxy");
 const curl = findExecutable("curl", "apt-get install curl");
@@ -92,13 +93,11 @@ serverTest({
     const balancerLog = new Response(balancer.stderr).text();
     const balancerOut = new Response(balancer.stdout).text();
     try {
-      // Bounded: 200 checks, 25 ms apart at most (5 s).
-      let up = false;
-      for (let i = 0; i < 200 && !up; i++) {
-        up = await _listening(port);
-        if (!up) await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      assert.ok(up, `HAProxy did not listen on ${port}`);
+      await eventually(
+        () => _listening(port),
+        `HAProxy listening on ${port}`,
+        { ms: 5_000, every: 25 },
+      );
 
       const proxy = `127.0.0.1:${port}`;
       const clients = [

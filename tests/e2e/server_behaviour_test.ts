@@ -13,7 +13,8 @@ import { resetOnConnect } from "../_helpers/reset_clients.ts";
 import { serverTest } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget, payload, tcpTarget } from "../_helpers/targets.ts";
-import { readUntilClosed, within } from "../hardening/_bounded.ts";
+import { readUntilClosed } from "../hardening/_bounded.ts";
+import { sleep, within } from "../_helpers/wait.ts";
 
 const HANG_MS = 15_000;
 
@@ -106,7 +107,7 @@ serverTest({
     using client = await connectThrough(server.port, source.addr);
     // The client stalls; the relay must stop reading from the source
     // rather than buffer 16 MiB, and go on when the client reads again.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const received = await within(
       readUntilClosed(client.conn, data.length + 1),
       HANG_MS,
@@ -127,7 +128,7 @@ serverTest({
     await using target = echoTarget();
     using client = await connectThrough(server.port, target.addr);
     server.signal("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     // Still relaying while it drains.
     await client.send("01 02 03");
     assert.equal(await client.readHex(3), "01 02 03");

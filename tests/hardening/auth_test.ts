@@ -23,7 +23,8 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { serve } from "../../src/mod.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { readUntilClosed, within } from "./_bounded.ts";
+import { readUntilClosed } from "./_bounded.ts";
+import { sleep, within } from "../_helpers/wait.ts";
 
 const UNKNOWN_COMMAND = [5, 9, 0, 1, 127, 0, 0, 1, 0, 80];
 
@@ -109,7 +110,7 @@ Deno.test("the auth failure delay holds back failed logins, of any kind, without
     return result;
   });
   // Started after the failures were sent, a good login is answered first.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   {
     using good = await RawClient.open(s.addr);
     await good.send(Uint8Array.of(5, 1, 2, ...login("alice", "wonderland")));

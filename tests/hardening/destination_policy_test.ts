@@ -18,7 +18,7 @@ import { toSocksAddress } from "../../src/protocol/address.ts";
 import { RawClient, toHex } from "../_helpers/raw_client.ts";
 import { udpEchoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { within } from "./_bounded.ts";
+import { within } from "../_helpers/wait.ts";
 
 const REFUSED = "05 02 00 01 00 00 00 00 00 00";
 const CONNECTION_REFUSED = "05 05 00 01 00 00 00 00 00 00";

@@ -17,7 +17,7 @@ import { Reply } from "../../src/protocol/constants.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, udpEchoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { eventually, within } from "./_bounded.ts";
+import { eventually, within } from "../_helpers/wait.ts";
 
 const HANG_MS = 10_000;
 

@@ -17,7 +17,8 @@ import { dialingThrough, type FakeDialer } from "../_helpers/fake_network.ts";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { payload, tcpTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { closeAll, eventually, readUntilClosed, within } from "./_bounded.ts";
+import { closeAll, readUntilClosed } from "./_bounded.ts";
+import { eventually, within } from "../_helpers/wait.ts";
 
 const HANG_MS = 10_000;
 

@@ -13,7 +13,8 @@ import { commandLine, serverTest } from "../_helpers/server_commands.ts";
 import assert from "node:assert/strict";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
-import { closeAll, eventually, within } from "./_bounded.ts";
+import { closeAll } from "./_bounded.ts";
+import { eventually, sleep, within } from "../_helpers/wait.ts";
 
 const LIMIT = 64;
 /** More than the limit leaves room for, fewer than the listen backlog. */
@@ -42,7 +43,7 @@ async function _openWhenListening(port: number): Promise<RawClient> {
       if (!(error instanceof Deno.errors.ConnectionRefused) || attempt >= 100) {
         throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 }
@@ -106,7 +107,7 @@ serverTest({
       await eventually(
         () => logs.some((l) => l.msg === "listening"),
         "listening",
-        30_000,
+        { ms: 30_000 },
       );
       const address = String(logs.find((l) => l.msg === "listening")!.address);
       const port = Number(address.split(":")[1]);
@@ -131,13 +132,13 @@ serverTest({
       await eventually(
         () => logs.some((l) => l.msg === "accept failed"),
         "accept failed",
-        15_000,
+        { ms: 15_000 },
       );
 
       // The spin detector: a loop retrying a failing accept() at once would
       // burn a whole core; backing off costs next to nothing.
       const before = cpuTicks(child.pid);
-      await new Promise((resolve) => setTimeout(resolve, SPIN_WINDOW_MS));
+      await sleep(SPIN_WINDOW_MS);
       const used = (cpuTicks(child.pid) - before) / CLOCK_TICKS_PER_SECOND;
       assert.ok(
         used < (SPIN_WINDOW_MS / 1000) * 0.5,

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Outbound } from "../../src/outbound/outbound.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { readUntilClosed, within } from "./_bounded.ts";
+import { readUntilClosed } from "./_bounded.ts";
+import { within } from "../_helpers/wait.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const dec = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

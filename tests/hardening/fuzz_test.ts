@@ -33,7 +33,8 @@ import { readUserPassRequest } from "../../src/protocol/userpass.ts";
 import { toHex } from "../_helpers/raw_client.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { eventually, readUntilClosed, within } from "./_bounded.ts";
+import { readUntilClosed } from "./_bounded.ts";
+import { eventually, sleep, within } from "../_helpers/wait.ts";
 
 // ---------------------------------------------------------------------------
 // Decoders
@@ -605,7 +606,7 @@ async function play(
       offset += chunk.length;
       await conn.write(chunk);
       // Let the chunk leave as its own segment (best effort).
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await sleep(0);
     }
     if (script.end === "halfClose") await conn.closeWrite();
   } catch {
@@ -718,7 +719,7 @@ Deno.test("session answers random and mutated handshakes in random splits with a
             open.server.activeSessions === 0 &&
             secured.server.activeSessions === 0,
           "sessions still active",
-          HANG_MS,
+          { ms: HANG_MS },
         );
         // On a loaded machine a split script can outlast the 250 ms
         // handshake deadline; the server then closes without answering,

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { eventually, readUntilClosed, within } from "./_bounded.ts";
+import { readUntilClosed } from "./_bounded.ts";
+import { eventually, within } from "../_helpers/wait.ts";
 
 const CONNECTIONS = 1_000;
 /** Garbage clients at a time; the thousand still arrive back to back. */

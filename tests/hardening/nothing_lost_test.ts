@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { echoTarget, payload } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { eventually, within } from "./_bounded.ts";
+import { eventually, within } from "../_helpers/wait.ts";
 
 const TRANSFERS = 200;
 const SIZE = 1 << 20;

@@ -12,7 +12,7 @@ import { ipv4Hex, RawClient } from "../_helpers/raw_client.ts";
 import { resetBurstWhileBlocked } from "../_helpers/reset_clients.ts";
 import { echoTarget } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { within } from "./_bounded.ts";
+import { within } from "../_helpers/wait.ts";
 
 /** Bursts, each small enough for the listen backlog. */
 const BURSTS = 4;

@@ -20,7 +20,8 @@ import {
 } from "../../src/protocol/udp_header.ts";
 import { payload } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
-import { closeAll, eventually, within } from "./_bounded.ts";
+import { closeAll } from "./_bounded.ts";
+import { eventually, within } from "../_helpers/wait.ts";
 
 /** A UDP server that records what it got and answers via `answer`. */
 function udpServer(answer: (data: Uint8Array) => Uint8Array) {

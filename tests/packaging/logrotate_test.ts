@@ -18,6 +18,7 @@ import {
 } from "../_helpers/server_commands.ts";
 import { ServerProcess } from "../_helpers/server_process.ts";
 import { echoTarget } from "../_helpers/targets.ts";
+import { eventually } from "../_helpers/wait.ts";
 
 const logrotate = findExecutable(
   "/usr/sbin/logrotate",
@@ -37,11 +38,11 @@ async function sessionCount(path: string): Promise<number> {
 }
 
 async function waitForSessions(path: string, count: number): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (await sessionCount(path) < count) {
-    if (Date.now() > deadline) throw new Error(`${path}: < ${count} sessions`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await eventually(
+    async () => await sessionCount(path) >= count,
+    `${path}: ${count} sessions`,
+    { ms: WAIT_MS, every: 50 },
+  );
 }
 
 async function oneSession(proxy: number, target: number): Promise<void> {

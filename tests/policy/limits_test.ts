@@ -17,6 +17,7 @@ import {
   sourceTarget,
 } from "../_helpers/targets.ts";
 import { startServer } from "../_helpers/test_server.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -55,7 +56,7 @@ async function freshWindow(
 ): Promise<void> {
   const into = counters.tick() % windowMs;
   if (windowMs - into < roomMs) {
-    await new Promise((resolve) => setTimeout(resolve, windowMs - into + 5));
+    await sleep(windowMs - into + 5);
   }
 }
 
