@@ -71,7 +71,10 @@ export const silentLogger: Logger = {
 
 /** Field names whose values are never written, whoever passes them. */
 const _SECRET_KEY = /pass|secret|token|credential/i;
-/** Text values that need no quoting in the text format. */
+/**
+ * Text values that need no quoting in the text format. The text "null" is
+ * quoted all the same: bare, a user named "null" would read as no user.
+ */
 const _BARE_VALUE = /^[A-Za-z0-9._:@/\[\]+-]+$/;
 
 /**
@@ -120,7 +123,7 @@ export function createLogger(options: LoggerOptions): Logger {
         line += ` ${key}=${
           typeof value !== "string"
             ? String(value)
-            : _BARE_VALUE.test(value)
+            : value !== "null" && _BARE_VALUE.test(value)
             ? value
             : JSON.stringify(value)
         }`;

@@ -45,6 +45,7 @@ Deno.test("createLogger() quotes text values when they are not bare in the text 
     ["boolean", false, "v=false"],
     ["null", null, "v=null"],
     ["numeric text", "42", "v=42"],
+    ["the text null, unlike null", "null", 'v="null"'],
   ];
   for (const [name, value, text] of cases) {
     await t.step(name, () => {
