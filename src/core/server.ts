@@ -45,6 +45,7 @@ import {
 } from "./context.ts";
 import { Session } from "./session.ts";
 import type { SessionInfo } from "./session_info.ts";
+import { LiveList } from "./live_list.ts";
 import { Watchdog } from "./watchdog.ts";
 
 /** One address to listen on. */
@@ -446,7 +447,7 @@ class _Server implements Socks5Server {
   #resolver: Resolver;
   #reusePort = false;
   #counters: SharedCounters | null;
-  #sessions = new Set<Session>();
+  #sessions = new LiveList<Session>();
   #maxSessions: number;
   #closing = false;
   #resolveFinished!: () => void;
@@ -838,11 +839,11 @@ class _Server implements Socks5Server {
         continue;
       }
       const session = new Session(conn, context);
-      this.#sessions.add(session);
+      const node = this.#sessions.add(session);
       // then(end, end) rather than finally(end), which wraps `end` in two
       // more functions and a promise per session.
       const end = () => {
-        this.#sessions.delete(session);
+        this.#sessions.remove(node);
         if (this.#sessions.size === 0) this.#drained?.();
       };
       session.run().then(end, end);

@@ -16,11 +16,26 @@ export interface Watched {
   expire(): void;
 }
 
+import { LiveList, type LiveNode } from "./live_list.ts";
+
 interface _Entry {
+  item: Watched;
+  /** The watchdog whose list holds `node` (an item has one entry). */
+  owner: Watchdog | null;
   timeout: number;
   progress: number;
   since: number;
+  node: LiveNode<_Entry> | null;
 }
+
+/**
+ * Where a watched item keeps its entry: on the item itself, not in a `Map`
+ * keyed by it, whose rebuilt tables would keep ended sessions alive until a
+ * full collection (see `live_list.ts`).
+ */
+const _ENTRY = Symbol("watchdog entry");
+
+type _Slotted = Watched & { [_ENTRY]?: _Entry };
 
 /**
  * Checks all watched items on one interval instead of arming a timer per
@@ -41,7 +56,7 @@ interface _Entry {
  * ```
  */
 export class Watchdog {
-  #entries = new Map<Watched, _Entry>();
+  #entries = new LiveList<_Entry>();
   #period: number;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -69,9 +84,23 @@ export class Watchdog {
       return;
     }
     // A session re-arms its deadline at each stage: the entry is reused.
-    let entry = this.#entries.get(item);
+    const slotted = item as _Slotted;
+    let entry = slotted[_ENTRY];
     if (!entry) {
-      this.#entries.set(item, entry = { timeout: 0, progress: 0, since: 0 });
+      entry = {
+        item,
+        owner: null,
+        timeout: 0,
+        progress: 0,
+        since: 0,
+        node: null,
+      };
+      slotted[_ENTRY] = entry;
+    }
+    if (entry.owner !== this) {
+      entry.owner?.unwatch(item);
+      entry.owner = this;
+      entry.node = this.#entries.add(entry);
     }
     entry.timeout = timeoutMs;
     entry.progress = item.progress();
@@ -80,31 +109,38 @@ export class Watchdog {
   }
 
   /**
-   * Stops watching an item. The interval, if nothing else is watched, stops
+   * Stops watching an item (one never watched, or watched by another
+   * watchdog, is ignored). The interval, if nothing else is watched, stops
    * at its next check.
    *
    * @param item What was watched.
    */
   unwatch(item: Watched): void {
-    this.#entries.delete(item);
+    const entry = (item as _Slotted)[_ENTRY];
+    if (entry?.owner !== this || entry.node === null) return;
+    this.#entries.remove(entry.node);
+    entry.node = null;
+    entry.owner = null;
   }
 
   /** Stops watching everything and clears the interval. */
   close(): void {
-    this.#entries.clear();
+    for (const entry of this.#entries) this.unwatch(entry.item);
     this.#stop();
   }
 
   #tick(): void {
     const now = Date.now();
-    for (const [item, entry] of this.#entries) {
-      const progress = item.progress();
+    // A snapshot: an expiring item may unwatch others.
+    for (const entry of this.#entries) {
+      if (entry.node === null) continue;
+      const progress = entry.item.progress();
       if (progress !== entry.progress) {
         entry.progress = progress;
         entry.since = now;
       } else if (now - entry.since >= entry.timeout) {
-        this.#entries.delete(item);
-        item.expire();
+        this.unwatch(entry.item);
+        entry.item.expire();
       }
     }
     if (this.#entries.size === 0) this.#stop();

@@ -150,3 +150,21 @@ Deno.test("Watchdog keeps watching other items when one is given no deadline", a
   assert.equal(never.expiries(), 0);
   assert.equal(timers.pending(), 0);
 });
+
+Deno.test("Watchdog: an item watched by a second watchdog moves to it and expires once", async () => {
+  const first = new Watchdog(PERIOD);
+  const second = new Watchdog(PERIOD);
+  try {
+    const watched = item();
+    first.watch(watched, TIMEOUT);
+    second.watch(watched, TIMEOUT);
+    // The first no longer holds it: unwatching there changes nothing.
+    first.unwatch(watched);
+    await watched.expired;
+    await sleep(PERIOD * 4);
+    assert.equal(watched.expiries(), 1);
+  } finally {
+    first.close();
+    second.close();
+  }
+});
