@@ -2,13 +2,13 @@
  * A registry of short-lived items (sessions, watched deadlines) as a doubly
  * linked list.
  *
- * Why not a `Set` or `Map`: both are hash tables that the engine rebuilds
- * as entries come and go, and a rebuilt table's old copy stays in memory
- * until the next full collection, still pointing at the entries it held.
- * With thousands of sessions a second passing through, that kept every
- * session's objects alive past its end: on Deno each young-generation
- * collection copied 2.4 MB of them and promoted 1.9 MB (README,
- * "Performance"). A removed list node points at nothing.
+ * Why not a `Set` or `Map`: with thousands of sessions a second passing
+ * through one, ended sessions stayed reachable until a full collection: on
+ * Deno each young-generation collection copied 2.4 MB of them and promoted
+ * 1.9 MB, and with this list 0.64 MB and 15 KB (README, "Performance").
+ * The likely reason, inferred rather than proven: the engine rebuilds such
+ * hash tables as entries come and go, and an old copy keeps pointing at what
+ * it held until collected. A removed list node points at nothing.
  *
  * @module
  */

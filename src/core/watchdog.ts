@@ -5,6 +5,8 @@
  * @module
  */
 
+import { LiveList, type LiveNode } from "./live_list.ts";
+
 /** Something the watchdog can time out. */
 export interface Watched {
   /**
@@ -16,26 +18,17 @@ export interface Watched {
   expire(): void;
 }
 
-import { LiveList, type LiveNode } from "./live_list.ts";
-
 interface _Entry {
   item: Watched;
-  /** The watchdog whose list holds `node` (an item has one entry). */
-  owner: Watchdog | null;
   timeout: number;
   progress: number;
   since: number;
+  /** Its place in the watchdog's list; `null` while not watched. */
   node: LiveNode<_Entry> | null;
 }
 
-/**
- * Where a watched item keeps its entry: on the item itself, not in a `Map`
- * keyed by it, whose rebuilt tables would keep ended sessions alive until a
- * full collection (see `live_list.ts`).
- */
-const _ENTRY = Symbol("watchdog entry");
-
-type _Slotted = Watched & { [_ENTRY]?: _Entry };
+/** An item as the watchdog sees it: its entry sits in a slot on the item. */
+type _Slotted = Watched & { [slot: symbol]: _Entry | undefined };
 
 /**
  * Checks all watched items on one interval instead of arming a timer per
@@ -57,6 +50,13 @@ type _Slotted = Watched & { [_ENTRY]?: _Entry };
  */
 export class Watchdog {
   #entries = new LiveList<_Entry>();
+  /**
+   * Where an item keeps this watchdog's entry: on the item itself, not in a
+   * `Map` keyed by it, which kept ended sessions alive until a full
+   * collection (see `live_list.ts`). One symbol per watchdog, so an item
+   * can be watched by several, each on its own.
+   */
+  readonly #slot = Symbol("watchdog entry");
   #period: number;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -85,23 +85,12 @@ export class Watchdog {
     }
     // A session re-arms its deadline at each stage: the entry is reused.
     const slotted = item as _Slotted;
-    let entry = slotted[_ENTRY];
+    let entry = slotted[this.#slot];
     if (!entry) {
-      entry = {
-        item,
-        owner: null,
-        timeout: 0,
-        progress: 0,
-        since: 0,
-        node: null,
-      };
-      slotted[_ENTRY] = entry;
+      entry = { item, timeout: 0, progress: 0, since: 0, node: null };
+      slotted[this.#slot] = entry;
     }
-    if (entry.owner !== this) {
-      entry.owner?.unwatch(item);
-      entry.owner = this;
-      entry.node = this.#entries.add(entry);
-    }
+    entry.node ??= this.#entries.add(entry);
     entry.timeout = timeoutMs;
     entry.progress = item.progress();
     entry.since = Date.now();
@@ -109,23 +98,19 @@ export class Watchdog {
   }
 
   /**
-   * Stops watching an item (one never watched, or watched by another
-   * watchdog, is ignored). The interval, if nothing else is watched, stops
+   * Stops watching an item. The interval, if nothing else is watched, stops
    * at its next check.
    *
    * @param item What was watched.
    */
   unwatch(item: Watched): void {
-    const entry = (item as _Slotted)[_ENTRY];
-    if (entry?.owner !== this || entry.node === null) return;
-    this.#entries.remove(entry.node);
-    entry.node = null;
-    entry.owner = null;
+    const entry = (item as _Slotted)[this.#slot];
+    if (entry) this.#forget(entry);
   }
 
   /** Stops watching everything and clears the interval. */
   close(): void {
-    for (const entry of this.#entries) this.unwatch(entry.item);
+    for (const entry of this.#entries) this.#forget(entry);
     this.#stop();
   }
 
@@ -133,17 +118,23 @@ export class Watchdog {
     const now = Date.now();
     // A snapshot: an expiring item may unwatch others.
     for (const entry of this.#entries) {
-      if (entry.node === null) continue;
+      if (entry.node === null) continue; // Unwatched during this check.
       const progress = entry.item.progress();
       if (progress !== entry.progress) {
         entry.progress = progress;
         entry.since = now;
       } else if (now - entry.since >= entry.timeout) {
-        this.unwatch(entry.item);
+        this.#forget(entry);
         entry.item.expire();
       }
     }
     if (this.#entries.size === 0) this.#stop();
+  }
+
+  #forget(entry: _Entry): void {
+    if (entry.node === null) return;
+    this.#entries.remove(entry.node);
+    entry.node = null;
   }
 
   #stop(): void {

@@ -151,14 +151,14 @@ Deno.test("Watchdog keeps watching other items when one is given no deadline", a
   assert.equal(timers.pending(), 0);
 });
 
-Deno.test("Watchdog: an item watched by a second watchdog moves to it and expires once", async () => {
+Deno.test("Watchdog: an item watched by two watchdogs keeps each deadline apart: unwatched in one, it expires once in the other", async () => {
   const first = new Watchdog(PERIOD);
   const second = new Watchdog(PERIOD);
   try {
     const watched = item();
     first.watch(watched, TIMEOUT);
     second.watch(watched, TIMEOUT);
-    // The first no longer holds it: unwatching there changes nothing.
+    // Forgotten by the first only: the second still times it out.
     first.unwatch(watched);
     await watched.expired;
     await sleep(PERIOD * 4);
